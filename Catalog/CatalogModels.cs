@@ -1,0 +1,71 @@
+namespace IngestLite.Catalog;
+
+/// <summary>One media file as committed to the catalog.</summary>
+public sealed record MediaRecord(
+    string Path,
+    long Size,
+    DateTimeOffset ModifiedAt,
+    string Kind,
+    string Sha256,
+    int? Width = null,
+    int? Height = null,
+    DateTimeOffset? TakenAt = null,
+    double? DurationSeconds = null,
+    string? Prompt = null,
+    string? NegativePrompt = null,
+    int? Steps = null,
+    string? Sampler = null,
+    double? CfgScale = null,
+    long? Seed = null,
+    string? Model = null,
+    string? ComfyPrompt = null,
+    string? ComfyWorkflow = null,
+    IReadOnlyList<string>? Keywords = null,
+    IReadOnlyList<string>? Loras = null,
+    double? Score = null,
+    long? PerceptualHash = null,
+    DateTimeOffset? IngestedAt = null,
+    string? SessionId = null);
+
+/// <summary>States a file can end in within a session.</summary>
+public static class FileStates
+{
+    public const string Committed = "committed";
+    public const string CommittedWithWarnings = "committed_with_warnings";
+    public const string Skipped = "skipped";
+    public const string Failed = "failed";
+}
+
+/// <summary>What happened to one file of a session.</summary>
+public sealed record SessionFileResult(
+    string Path,
+    string State,
+    string Stage,
+    string? Reason,
+    long Size,
+    long DurationMs);
+
+/// <summary>A session row: its parameters and the last snapshot saved for it.</summary>
+public sealed record SessionRecord(
+    string Id,
+    string ParametersJson,
+    string Status,
+    DateTimeOffset CreatedAt,
+    string SnapshotJson,
+    string? ParentId);
+
+/// <summary>A hit of the catalog search, shaped for the API.</summary>
+public sealed record MediaHit(
+    long Id,
+    string Path,
+    string Kind,
+    long Size,
+    int? Width,
+    int? Height,
+    DateTimeOffset? TakenAt,
+    double? DurationSeconds,
+    string? Prompt,
+    IReadOnlyList<string> Keywords,
+    double? Score,
+    string? Phash,
+    DateTimeOffset IngestedAt);

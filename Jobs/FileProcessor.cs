@@ -1,0 +1,188 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using IngestLite.Catalog;
+using IngestLite.Jobs.Stages;
+using IngestLite.Progress;
+using Microsoft.Extensions.Options;
+
+namespace IngestLite.Jobs;
+
+/// <summary>The result of running the stages over one file, before it is committed.</summary>
+public sealed record FileOutcome(MediaRecord? Media, SessionFileResult Result, FileError? Error, FileTally Tally);
+
+/// <summary>
+/// Runs the per-file stages: stat, hash, metadata, keywords, score, phash. Required stages
+/// (stat, hash) fail the file; optional ones only add a warning. Knows nothing of HTTP or SQL.
+/// </summary>
+public sealed partial class FileProcessor(MediaRoot root, IOptions<IngestOptions> options, TimeProvider time, ILogger<FileProcessor> logger)
+{
+    private const int HashBufferBytes = 256 * 1024;
+
+    public static readonly HashSet<string> VideoExtensions = new(StringComparer.OrdinalIgnoreCase) { ".mp4", ".mov", ".m4v", ".webm", ".mkv" };
+
+    public async Task<FileOutcome> ProcessAsync(DiscoveredFile file, IngestParameters parameters, SessionProgress progress, CancellationToken cancellationToken)
+    {
+        var started = time.GetTimestamp();
+        var stage = "stat";
+        var warnings = new List<string>();
+        long size = 0;
+        try
+        {
+            progress.SetStage(file.Path, stage);
+            var fullPath = root.ToFull(file.Path);
+            var info = Stat(fullPath);
+            size = info.Length;
+            var kind = VideoExtensions.Contains(info.Extension) ? "video" : "image";
+
+            stage = "hash";
+            progress.SetStage(file.Path, stage, 0, size);
+            var sha256 = await HashAsync(info.FullName, file.Path, size, progress, cancellationToken);
+
+            MediaMetadata? metadata = null;
+            if (parameters.ExtractMetadata)
+            {
+                stage = "metadata";
+                progress.SetStage(file.Path, stage);
+                metadata = Optional(stage, warnings, () => MediaMetadataReader.Read(info.FullName));
+            }
+
+            PromptKeywords? keywords = null;
+            if (parameters.ExtractKeywords && metadata?.PositivePrompt is { } prompt)
+            {
+                stage = "keywords";
+                progress.SetStage(file.Path, stage);
+                keywords = Optional(stage, warnings, () => KeywordParser.Parse(prompt));
+            }
+
+            double? score = null;
+            if (parameters.ImportScores)
+            {
+                stage = "score";
+                progress.SetStage(file.Path, stage);
+                score = await ScoreSidecar.ReadAsync(info.FullName, cancellationToken);
+            }
+
+            ulong? phash = null;
+            if (kind == "image")
+            {
+                stage = "phash";
+                progress.SetStage(file.Path, stage);
+                phash = Optional(stage, warnings, () => PerceptualHash.Compute(info.FullName) ?? throw new InvalidDataException("not a decodable image"));
+            }
+
+            stage = "commit";
+            progress.SetStage(file.Path, stage);
+            var generation = metadata?.Generation;
+            var media = new MediaRecord(
+                file.Path, size, new DateTimeOffset(info.LastWriteTimeUtc, TimeSpan.Zero), kind, sha256,
+                metadata?.Width, metadata?.Height, metadata?.TakenAt, metadata?.DurationSeconds,
+                metadata?.PositivePrompt, generation?.NegativePrompt, generation?.Steps, generation?.Sampler,
+                generation?.CfgScale, generation?.Seed, generation?.Model, metadata?.ComfyPrompt, metadata?.ComfyWorkflow,
+                keywords?.Keywords, keywords?.Loras, score, phash is { } h ? unchecked((long)h) : null, time.GetUtcNow());
+            var state = warnings.Count == 0 ? FileStates.Committed : FileStates.CommittedWithWarnings;
+            var result = new SessionFileResult(file.Path, state, stage, warnings.Count == 0 ? null : string.Join("; ", warnings), size, ElapsedMs(started));
+            var tally = new FileTally(true, metadata is not null, keywords?.Keywords.Count ?? 0, score is not null, warnings.Count);
+            return new FileOutcome(media, result, null, tally);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            return Failed(file.Path, stage, Reason(ex), size, started);
+        }
+    }
+
+    /// <summary>The outcome for a file whose required stage failed.</summary>
+    public FileOutcome Failed(string path, string stage, string reason, long size, long startedTimestamp)
+    {
+        var error = new FileError(path, stage, reason, time.GetUtcNow());
+        var result = new SessionFileResult(path, FileStates.Failed, stage, reason, size, ElapsedMs(startedTimestamp));
+        return new FileOutcome(null, result, error, new FileTally(false, false, 0, false, 0));
+    }
+
+    private long ElapsedMs(long started) => (long)time.GetElapsedTime(started).TotalMilliseconds;
+
+    /// <summary>Checks the file is still a regular file inside the root, following links to their real target.</summary>
+    private FileInfo Stat(string fullPath)
+    {
+        var real = MediaRoot.RealPath(fullPath) ?? throw new IOException("symlink loop");
+        if (!root.Contains(real))
+        {
+            throw new UnauthorizedAccessException("resolves outside the media root");
+        }
+
+        var info = new FileInfo(real);
+        if (!info.Exists)
+        {
+            throw new FileNotFoundException("file no longer exists");
+        }
+
+        // Only regular, non-empty files are opened. FIFOs, sockets and devices report a size of 0,
+        // and .NET exposes no file-type bit, so the size check is also what keeps the job from blocking on them.
+        if (info.Length == 0)
+        {
+            throw new InvalidDataException("file is empty or not a regular file");
+        }
+
+        return info;
+    }
+
+    private async Task<string> HashAsync(string fullPath, string relative, long size, SessionProgress progress, CancellationToken cancellationToken)
+    {
+        await using var stream = new FileStream(fullPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1, FileOptions.SequentialScan);
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var buffer = new byte[Math.Min(HashBufferBytes, Math.Max(4096, size))];
+        var large = size >= options.Value.LargeFileBytes;
+        long done = 0, lastReported = 0;
+        int read;
+        while ((read = await stream.ReadAsync(buffer, cancellationToken)) > 0)
+        {
+            hash.AppendData(buffer, 0, read);
+            done += read;
+            if (large && done - lastReported >= options.Value.LargeFileBytes / 8)
+            {
+                lastReported = done;
+                progress.SetStage(relative, "hash", done, size);
+            }
+        }
+
+        return Convert.ToHexStringLower(hash.GetHashAndReset());
+    }
+
+    private T? Optional<T>(string stage, List<string> warnings, Func<T> read)
+        where T : class
+    {
+        try
+        {
+            return read();
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            warnings.Add($"{stage}: {Reason(ex)}");
+            LogOptionalStageFailed(logger, stage, ex.Message);
+            return null;
+        }
+    }
+
+    private ulong? Optional(string stage, List<string> warnings, Func<ulong> read)
+    {
+        try
+        {
+            return read();
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            warnings.Add($"{stage}: {Reason(ex)}");
+            LogOptionalStageFailed(logger, stage, ex.Message);
+            return null;
+        }
+    }
+
+    private static string Reason(Exception ex) => ex switch
+    {
+        FileNotFoundException or DirectoryNotFoundException => "file no longer exists",
+        UnauthorizedAccessException u => u.Message.Contains("outside", StringComparison.Ordinal) ? u.Message : "permission denied",
+        _ => ex.Message,
+    };
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Optional stage {Stage} failed: {Reason}")]
+    private static partial void LogOptionalStageFailed(ILogger logger, string stage, string reason);
+}

@@ -1,0 +1,139 @@
+using System.Text.Json;
+using Hangfire;
+using IngestLite.Catalog;
+using IngestLite.Progress;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Options;
+
+namespace IngestLite.Jobs;
+
+/// <summary>
+/// The Hangfire job: processes a session's pending files in parallel, commits each one, and
+/// reports through <see cref="SessionProgress"/>. One bad file never stops the run.
+/// </summary>
+public sealed partial class IngestJob(
+    CatalogStore catalog,
+    IProgressRegistry registry,
+    FileProcessor processor,
+    SessionControl control,
+    IOptions<IngestOptions> options,
+    TimeProvider time,
+    ILogger<IngestJob> logger)
+{
+    [AutomaticRetry(Attempts = 0, OnAttemptsExceeded = AttemptsExceededAction.Fail)]
+    [JobDisplayName("Ingest session {0}")]
+    public async Task RunAsync(string sessionId, CancellationToken cancellationToken)
+    {
+        var record = await catalog.GetSessionAsync(sessionId, cancellationToken);
+        if (record is null)
+        {
+            LogSessionGone(logger, sessionId);
+            return;
+        }
+
+        var snapshot = registry.Get(sessionId)?.Snapshot ?? JsonSerializer.Deserialize<ProgressSnapshot>(record.SnapshotJson, ProgressJson.Options)!;
+        if (snapshot.Status.IsTerminal())
+        {
+            LogAlreadyFinished(logger, sessionId, snapshot.Status);
+            return;
+        }
+
+        var parameters = JsonSerializer.Deserialize<IngestParameters>(record.ParametersJson, ProgressJson.Options)!;
+        using var run = control.Begin(sessionId, cancellationToken);
+        var progress = new SessionProgress(snapshot, registry, time);
+        SessionStatus final;
+        string? message = null;
+        try
+        {
+            run.Token.ThrowIfCancellationRequested();
+            await SaveAsync(sessionId, progress.SetStatusAndGet(SessionStatus.Processing), run.Token);
+            var pending = await catalog.PendingFilesAsync(sessionId, run.Token);
+            LogRunStarted(logger, sessionId, pending.Count);
+            var pacer = new Pacer(options.Value.MaxFilesPerSecond, time);
+            var parallel = new ParallelOptions { MaxDegreeOfParallelism = options.Value.WorkerCount, CancellationToken = run.Token };
+            await Parallel.ForEachAsync(pending, parallel, async (item, token) =>
+            {
+                await pacer.WaitAsync(token);
+                var outcome = await processor.ProcessAsync(item.File, parameters, progress, token);
+                outcome = await CommitAsync(sessionId, item.Ord, outcome, token);
+                progress.FileFinished(outcome.Tally, outcome.Error);
+            });
+            final = SessionStatus.Completed;
+        }
+        catch (OperationCanceledException)
+        {
+            final = control.WasCancelled(sessionId) ? SessionStatus.Cancelled : SessionStatus.Interrupted;
+        }
+        catch (CatalogUnavailableException ex)
+        {
+            final = SessionStatus.Error;
+            message = ex.Message;
+        }
+        catch (Exception ex)
+        {
+            final = SessionStatus.Error;
+            message = $"ingest failed: {ex.Message}";
+            LogRunFailed(logger, sessionId, ex);
+        }
+
+        var last = progress.Finish(final, message);
+        LogRunFinished(logger, sessionId, final, last.Stats.CommittedFiles, last.Stats.Errors);
+        try
+        {
+            await SaveAsync(sessionId, last, CancellationToken.None);
+        }
+        catch (SqliteException ex)
+        {
+            LogSaveFailed(logger, sessionId, ex);
+        }
+    }
+
+    private async Task<FileOutcome> CommitAsync(string sessionId, long ord, FileOutcome outcome, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await catalog.CommitFileAsync(sessionId, ord, outcome.Media, outcome.Result, cancellationToken);
+            return outcome;
+        }
+        catch (SqliteException ex) when (CatalogUnavailableException.IsCatalogWide(ex))
+        {
+            throw new CatalogUnavailableException($"catalog unavailable: {ex.Message}", ex);
+        }
+        catch (SqliteException ex)
+        {
+            // This file's row was refused; record the failure and carry on with the others.
+            var failed = processor.Failed(outcome.Result.Path, "commit", ex.Message, outcome.Result.Size, time.GetTimestamp());
+            await catalog.CommitFileAsync(sessionId, ord, null, failed.Result, cancellationToken);
+            return failed;
+        }
+    }
+
+    private Task SaveAsync(string sessionId, ProgressSnapshot snapshot, CancellationToken cancellationToken) =>
+        catalog.SaveSnapshotAsync(sessionId, JsonNamingPolicy.SnakeCaseLower.ConvertName(snapshot.Status.ToString()), JsonSerializer.Serialize(snapshot, ProgressJson.Options), cancellationToken);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId} no longer exists; job skipped")]
+    private static partial void LogSessionGone(ILogger logger, string sessionId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId} is already {Status}; job skipped")]
+    private static partial void LogAlreadyFinished(ILogger logger, string sessionId, SessionStatus status);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId} started with {Pending} pending files")]
+    private static partial void LogRunStarted(ILogger logger, string sessionId, int pending);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId} ended {Status}: {Committed} committed, {Errors} errors")]
+    private static partial void LogRunFinished(ILogger logger, string sessionId, SessionStatus status, int committed, int errors);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Session {SessionId} failed")]
+    private static partial void LogRunFailed(ILogger logger, string sessionId, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Session {SessionId}: the final state could not be saved")]
+    private static partial void LogSaveFailed(ILogger logger, string sessionId, Exception exception);
+}
+
+/// <summary>The catalog as a whole cannot be written (read-only, locked, full): the run stops with one clear error.</summary>
+public sealed class CatalogUnavailableException(string message, Exception inner) : Exception(message, inner)
+{
+    public static bool IsCatalogWide(SqliteException ex) => ex.SqliteErrorCode is
+        5 /* BUSY */ or 6 /* LOCKED */ or 8 /* READONLY */ or 10 /* IOERR */ or 11 /* CORRUPT */ or
+        13 /* FULL */ or 14 /* CANTOPEN */ or 26 /* NOTADB */;
+}

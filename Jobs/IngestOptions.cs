@@ -1,0 +1,58 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
+
+namespace IngestLite.Jobs;
+
+/// <summary>Settings of section <c>Ingest</c>; relative paths are resolved against the content root.</summary>
+public sealed class IngestOptions
+{
+    public const string SectionName = "Ingest";
+
+    /// <summary>The only tree the app may read.</summary>
+    [Required(AllowEmptyStrings = false)]
+    public string MediaRoot { get; set; } = "media";
+
+    /// <summary>The SQLite catalog file.</summary>
+    [Required(AllowEmptyStrings = false)]
+    public string CatalogPath { get; set; } = "data/catalog.db";
+
+    /// <summary>Files processed in parallel by one ingest job.</summary>
+    [Range(1, 64)]
+    public int WorkerCount { get; set; } = Math.Clamp(Environment.ProcessorCount, 1, 8);
+
+    /// <summary>How long a finished session stays in memory; its history stays in the catalog.</summary>
+    public TimeSpan SessionRetention { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>Optional throttle, to spare a slow disk or NAS. Null means as fast as possible.</summary>
+    [Range(0.01, 1_000_000)]
+    public double? MaxFilesPerSecond { get; set; }
+
+    /// <summary>Files above this size report their hashing progress in bytes.</summary>
+    [Range(1, long.MaxValue)]
+    public long LargeFileBytes { get; set; } = 16 * 1024 * 1024;
+}
+
+/// <summary>Cross-field checks with messages a person can act on.</summary>
+public sealed class IngestOptionsValidator : IValidateOptions<IngestOptions>
+{
+    public ValidateOptionsResult Validate(string? name, IngestOptions options)
+    {
+        var failures = new List<string>();
+        if (options.SessionRetention <= TimeSpan.Zero)
+        {
+            failures.Add($"Ingest:SessionRetention must be positive (got '{options.SessionRetention}').");
+        }
+
+        if (options.MediaRoot.IndexOfAny(Path.GetInvalidPathChars()) >= 0)
+        {
+            failures.Add($"Ingest:MediaRoot '{options.MediaRoot}' is not a valid path.");
+        }
+
+        if (options.CatalogPath.IndexOfAny(Path.GetInvalidPathChars()) >= 0 || options.CatalogPath.EndsWith('/'))
+        {
+            failures.Add($"Ingest:CatalogPath '{options.CatalogPath}' must name a file.");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}

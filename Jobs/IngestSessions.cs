@@ -1,0 +1,235 @@
+using System.Text.Json;
+using Hangfire;
+using IngestLite.Catalog;
+using IngestLite.Progress;
+
+namespace IngestLite.Jobs;
+
+/// <summary>A request the launcher refused: which field, and why.</summary>
+public sealed record InputError(string Field, string Reason);
+
+/// <summary>What <c>POST /api/ingest/process</c> answers.</summary>
+public sealed record StartedSession(string SessionId, int TotalFiles, int TotalDiscovered, int SkippedExisting, string Status = "started");
+
+/// <summary>
+/// Starts, resumes, cancels and forgets sessions: validates input, discovers files up front,
+/// records the session in the catalog, publishes its first snapshot and enqueues the job.
+/// </summary>
+public sealed partial class IngestSessions(
+    CatalogStore catalog,
+    IProgressRegistry registry,
+    IBackgroundJobClient jobs,
+    MediaRoot root,
+    SessionControl control,
+    TimeProvider time,
+    ILogger<IngestSessions> logger)
+{
+    public async Task<(StartedSession? Started, InputError? Error)> StartAsync(IngestParameters parameters, string? parentId, CancellationToken cancellationToken)
+    {
+        var (directories, error) = Validate(parameters, out var pattern);
+        if (error is not null)
+        {
+            return (null, error);
+        }
+
+        var discovery = await Task.Run(() =>
+        {
+            using var known = parameters.SkipExisting ? catalog.OpenKnownFiles() : null;
+            return FileDiscovery.Discover(root, directories, pattern, parameters.Recursive, parameters.MaxFiles,
+                file => known?.IsUnchanged(file) ?? false, cancellationToken);
+        }, cancellationToken);
+
+        if (discovery.Files.Count == 0 && discovery.Skipped.Count == 0 && discovery.Problems.Count == 0)
+        {
+            return (null, new InputError("pattern", $"no files match '{pattern.Text}' in the selected folders"));
+        }
+
+        if (discovery.Files.Count == 0 && discovery.Problems.Count == 0)
+        {
+            return (null, new InputError("skip_existing", $"nothing new to ingest: all {discovery.Skipped.Count} matching files are already in the catalog"));
+        }
+
+        var id = Guid.CreateVersion7().ToString("N");
+        var now = time.GetUtcNow();
+        var totalDiscovered = discovery.Files.Count + discovery.Skipped.Count + discovery.Problems.Count;
+        var stats = SessionStats.Empty with
+        {
+            TotalFiles = discovery.Files.Count,
+            TotalDiscovered = totalDiscovered,
+            SkippedExisting = discovery.Skipped.Count,
+        };
+        var initial = new ProgressSnapshot(id, SessionStatus.Starting, 0, discovery.Files.Count, null, null, 0, now, null,
+            stats, [], [], 0, now, 0, null, ParentSessionId: parentId);
+        var progress = new SessionProgress(initial, registry: null, time);
+        foreach (var problem in discovery.Problems)
+        {
+            progress.AddError(new FileError(problem.Path, "discover", problem.Message, now));
+        }
+
+        var first = progress.Current;
+        await catalog.CreateSessionAsync(
+            new SessionRecord(id, JsonSerializer.Serialize(parameters, ProgressJson.Options), "starting", now, JsonSerializer.Serialize(first, ProgressJson.Options), parentId),
+            discovery.Files, discovery.Skipped, cancellationToken);
+        registry.Publish(first);
+        jobs.Enqueue<IngestJob>(job => job.RunAsync(id, CancellationToken.None));
+        LogStarted(logger, id, discovery.Files.Count, discovery.Skipped.Count);
+        return (new StartedSession(id, discovery.Files.Count, totalDiscovered, discovery.Skipped.Count), null);
+    }
+
+    /// <summary>The live snapshot, else the last one saved in the catalog.</summary>
+    public async Task<ProgressSnapshot?> FindAsync(string sessionId, CancellationToken cancellationToken)
+    {
+        if (registry.Get(sessionId) is { } live)
+        {
+            return live.Snapshot;
+        }
+
+        var record = await catalog.GetSessionAsync(sessionId, cancellationToken);
+        return record is null ? null : JsonSerializer.Deserialize<ProgressSnapshot>(record.SnapshotJson, ProgressJson.Options);
+    }
+
+    /// <summary>Sessions newest first: live ones as they are now, the rest from the catalog.</summary>
+    public async Task<IReadOnlyList<ProgressSnapshot>> ListAsync(int limit, CancellationToken cancellationToken)
+    {
+        var stored = await catalog.ListSessionsAsync(limit, runningOnly: false, cancellationToken);
+        return [.. stored.Select(s => registry.Get(s.Id)?.Snapshot ?? JsonSerializer.Deserialize<ProgressSnapshot>(s.SnapshotJson, ProgressJson.Options)!)];
+    }
+
+    public ProgressSnapshot? Active() =>
+        registry.All().Select(u => u.Snapshot).FirstOrDefault(s => !s.Status.IsTerminal());
+
+    /// <summary>Stops a running session; false when it is unknown.</summary>
+    public async Task<ProgressSnapshot?> CancelAsync(string sessionId, CancellationToken cancellationToken)
+    {
+        var snapshot = await FindAsync(sessionId, cancellationToken);
+        if (snapshot is null)
+        {
+            return null;
+        }
+
+        if (snapshot.Status.IsTerminal())
+        {
+            return snapshot;
+        }
+
+        control.Cancel(sessionId);
+        if (!control.IsRunning(sessionId) && snapshot.Status == SessionStatus.Starting)
+        {
+            // Not picked up yet: the job will see the request and end as cancelled at once.
+            LogCancelQueued(logger, sessionId);
+        }
+
+        return snapshot;
+    }
+
+    /// <summary>Re-enqueues an interrupted or cancelled session; its committed files are not redone.</summary>
+    public async Task<(ProgressSnapshot? Snapshot, InputError? Error)> ResumeAsync(string sessionId, CancellationToken cancellationToken)
+    {
+        var snapshot = await FindAsync(sessionId, cancellationToken);
+        if (snapshot is null)
+        {
+            return (null, null);
+        }
+
+        if (snapshot.Status is not (SessionStatus.Interrupted or SessionStatus.Cancelled))
+        {
+            return (snapshot, new InputError("session_id", $"only an interrupted or cancelled session can be resumed; this one is {JsonNamingPolicy.SnakeCaseLower.ConvertName(snapshot.Status.ToString())}"));
+        }
+
+        control.Reset(sessionId);
+        var resumed = snapshot with { Status = SessionStatus.Starting, EndTime = null, Seq = snapshot.Seq + 1, UpdatedAt = time.GetUtcNow(), Message = null };
+        await catalog.SaveSnapshotAsync(sessionId, "starting", JsonSerializer.Serialize(resumed, ProgressJson.Options), cancellationToken);
+        registry.Publish(resumed);
+        jobs.Enqueue<IngestJob>(job => job.RunAsync(sessionId, CancellationToken.None));
+        LogResumed(logger, sessionId);
+        return (resumed, null);
+    }
+
+    /// <summary>Cancels the session if it runs, and forgets it (memory and catalog history).</summary>
+    public async Task<bool> DeleteAsync(string sessionId, CancellationToken cancellationToken)
+    {
+        var known = registry.Get(sessionId) is not null || await catalog.GetSessionAsync(sessionId, cancellationToken) is not null;
+        if (!known)
+        {
+            return false;
+        }
+
+        control.Cancel(sessionId);
+        await catalog.DeleteSessionAsync(sessionId, cancellationToken);
+        registry.Remove(sessionId);
+        return true;
+    }
+
+    private (IReadOnlyList<string> Directories, InputError? Error) Validate(IngestParameters parameters, out FilePattern pattern)
+    {
+        pattern = null!;
+        var requested = new List<(string Field, string Path)>();
+        if (parameters.Directories is { } many)
+        {
+            for (var i = 0; i < many.Count; i++)
+            {
+                requested.Add(($"directories[{i}]", many[i]));
+            }
+        }
+
+        if (!string.IsNullOrWhiteSpace(parameters.Directory))
+        {
+            requested.Add(("directory", parameters.Directory));
+        }
+
+        if (requested.Count == 0)
+        {
+            return ([], new InputError("directory", "a directory (or directories) is required"));
+        }
+
+        if (requested.Count > 1000)
+        {
+            return ([], new InputError("directories", "at most 1000 directories per session"));
+        }
+
+        var resolved = new List<string>();
+        foreach (var (field, path) in requested)
+        {
+            if (string.IsNullOrWhiteSpace(path))
+            {
+                return ([], new InputError(field, "must not be empty"));
+            }
+
+            if (!root.TryResolve(path, out var full, out var reason))
+            {
+                return ([], new InputError(field, $"'{path}' {reason}"));
+            }
+
+            if (!Directory.Exists(full))
+            {
+                return ([], new InputError(field, $"'{path}' does not exist or is not a folder"));
+            }
+
+            if (!resolved.Contains(full))
+            {
+                resolved.Add(full);
+            }
+        }
+
+        if (!FilePattern.TryParse(parameters.Pattern, out pattern, out var patternError))
+        {
+            return ([], new InputError("pattern", patternError));
+        }
+
+        if (parameters.MaxFiles is < 1)
+        {
+            return ([], new InputError("max_files", "must be at least 1"));
+        }
+
+        return (resolved, null);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId} created: {Files} files to ingest, {Skipped} unchanged")]
+    private static partial void LogStarted(ILogger logger, string sessionId, int files, int skipped);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId} resumed")]
+    private static partial void LogResumed(ILogger logger, string sessionId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId} cancelled before its job started")]
+    private static partial void LogCancelQueued(ILogger logger, string sessionId);
+}

@@ -1,0 +1,33 @@
+using IngestLite.Catalog;
+using IngestLite.Progress;
+using Microsoft.Extensions.Options;
+
+namespace IngestLite.Jobs;
+
+public static class JobsServiceCollectionExtensions
+{
+    /// <summary>The ingest feature: validated options, the catalog, the registry, the job and its launcher.</summary>
+    public static IServiceCollection AddIngest(this IServiceCollection services)
+    {
+        services.AddOptions<IngestOptions>()
+            .BindConfiguration(IngestOptions.SectionName)
+            .ValidateDataAnnotations()
+            .PostConfigure<IHostEnvironment>((options, environment) =>
+            {
+                options.MediaRoot = Path.GetFullPath(options.MediaRoot, environment.ContentRootPath);
+                options.CatalogPath = Path.GetFullPath(options.CatalogPath, environment.ContentRootPath);
+            })
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<IngestOptions>, IngestOptionsValidator>();
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<MediaRoot>();
+        services.AddSingleton<CatalogStore>();
+        services.AddSingleton<IProgressRegistry, InProcessProgressRegistry>();
+        services.AddSingleton<SessionControl>();
+        services.AddSingleton<FileProcessor>();
+        services.AddSingleton<IngestSessions>();
+        services.AddTransient<IngestJob>();
+        services.AddHostedService<SessionLifecycle>();
+        return services;
+    }
+}

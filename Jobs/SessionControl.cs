@@ -1,0 +1,91 @@
+using System.Collections.Concurrent;
+
+namespace IngestLite.Jobs;
+
+/// <summary>
+/// Per-session cancellation, linked to Hangfire's token: Hangfire notices a deleted job only
+/// every few seconds, a cancel here stops the job at once.
+/// </summary>
+public sealed class SessionControl
+{
+    private readonly ConcurrentDictionary<string, CancellationTokenSource> _running = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, bool> _cancelRequested = new(StringComparer.Ordinal);
+
+    public bool IsRunning(string sessionId) => _running.ContainsKey(sessionId);
+
+    /// <summary>Starts tracking a job run; dispose the returned scope when the run ends.</summary>
+    public RunScope Begin(string sessionId, CancellationToken jobToken)
+    {
+        var source = CancellationTokenSource.CreateLinkedTokenSource(jobToken);
+        _running[sessionId] = source;
+        if (_cancelRequested.ContainsKey(sessionId))
+        {
+            source.Cancel();
+        }
+
+        return new RunScope(this, sessionId, source);
+    }
+
+    /// <summary>Asks a session to stop; works before its job has started too.</summary>
+    public void Cancel(string sessionId)
+    {
+        _cancelRequested[sessionId] = true;
+        if (_running.TryGetValue(sessionId, out var source))
+        {
+            try
+            {
+                source.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+            }
+        }
+    }
+
+    public bool WasCancelled(string sessionId) => _cancelRequested.ContainsKey(sessionId);
+
+    /// <summary>Clears a cancel request, so that a resumed session can run again.</summary>
+    public void Reset(string sessionId) => _cancelRequested.TryRemove(sessionId, out _);
+
+    /// <summary>One job run of one session.</summary>
+    public sealed class RunScope(SessionControl owner, string sessionId, CancellationTokenSource source) : IDisposable
+    {
+        public CancellationToken Token => source.Token;
+
+        public void Dispose()
+        {
+            owner._running.TryRemove(new KeyValuePair<string, CancellationTokenSource>(sessionId, source));
+            source.Dispose();
+        }
+    }
+}
+
+/// <summary>Spaces file starts to honour <see cref="IngestOptions.MaxFilesPerSecond"/>.</summary>
+public sealed class Pacer(double? filesPerSecond, TimeProvider time)
+{
+    private readonly Lock _gate = new();
+    private readonly long _interval = filesPerSecond is { } rate ? (long)(time.TimestampFrequency / rate) : 0;
+    private long _next;
+
+    public async ValueTask WaitAsync(CancellationToken cancellationToken)
+    {
+        if (_interval == 0)
+        {
+            return;
+        }
+
+        long wait;
+        lock (_gate)
+        {
+            var now = time.GetTimestamp();
+            var slot = Math.Max(now, _next);
+            _next = slot + _interval;
+            wait = slot - now;
+        }
+
+        if (wait > 0)
+        {
+            await Task.Delay(TimeSpan.FromSeconds((double)wait / time.TimestampFrequency), time, cancellationToken);
+        }
+    }
+}

@@ -1,0 +1,101 @@
+using System.Text.Json;
+using IngestLite.Catalog;
+using IngestLite.Progress;
+using Microsoft.Extensions.Options;
+
+namespace IngestLite.Jobs;
+
+/// <summary>
+/// Prepares the catalog at start-up, marks sessions a previous process left running as
+/// interrupted, reloads recent sessions into the registry, and drops finished ones from memory
+/// once they are older than <see cref="IngestOptions.SessionRetention"/>.
+/// </summary>
+public sealed partial class SessionLifecycle(
+    CatalogStore catalog,
+    IProgressRegistry registry,
+    IOptions<IngestOptions> options,
+    TimeProvider time,
+    ILogger<SessionLifecycle> logger) : BackgroundService
+{
+    private const int SessionsReloaded = 50;
+
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        // Before the server takes requests: the catalog exists and no session claims to run.
+        await catalog.InitializeAsync(cancellationToken);
+        var now = time.GetUtcNow();
+        foreach (var stale in await catalog.ListSessionsAsync(int.MaxValue, runningOnly: true, cancellationToken))
+        {
+            var snapshot = JsonSerializer.Deserialize<ProgressSnapshot>(stale.SnapshotJson, ProgressJson.Options)!;
+            var counts = await catalog.FileResultsAsync(stale.Id, state: null, int.MaxValue, cancellationToken);
+            var failed = counts.Count(r => r.State == FileStates.Failed);
+            var committed = counts.Count(r => r.State is FileStates.Committed or FileStates.CommittedWithWarnings);
+            var processed = committed + failed;
+            var interrupted = snapshot with
+            {
+                Status = SessionStatus.Interrupted,
+                EndTime = now,
+                UpdatedAt = now,
+                Seq = snapshot.Seq + 1,
+                ProcessedFiles = processed,
+                Progress = snapshot.TotalFiles == 0 ? 0 : (int)(processed * 100L / snapshot.TotalFiles),
+                CurrentStage = null,
+                FilesPerSecond = 0,
+                EtaSeconds = null,
+                Message = "the app stopped while this session was running; resume it to finish",
+                Stats = snapshot.Stats with
+                {
+                    ProcessedFiles = processed,
+                    CommittedFiles = committed,
+                    Errors = failed + snapshot.ErrorDetails.Count(e => e.Stage == "discover"),
+                    Warnings = counts.Count(r => r.State == FileStates.CommittedWithWarnings),
+                },
+            };
+            await catalog.SaveSnapshotAsync(stale.Id, "interrupted", JsonSerializer.Serialize(interrupted, ProgressJson.Options), cancellationToken);
+            LogInterrupted(logger, stale.Id);
+        }
+
+        foreach (var recent in (await catalog.ListSessionsAsync(SessionsReloaded, runningOnly: false, cancellationToken)).Reverse())
+        {
+            var snapshot = JsonSerializer.Deserialize<ProgressSnapshot>(recent.SnapshotJson, ProgressJson.Options)!;
+            if (!IsExpired(snapshot, now))
+            {
+                registry.Publish(snapshot);
+            }
+        }
+
+        await base.StartAsync(cancellationToken);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var period = TimeSpan.FromTicks(Math.Clamp(options.Value.SessionRetention.Ticks / 10, TimeSpan.FromSeconds(1).Ticks, TimeSpan.FromMinutes(5).Ticks));
+        using var timer = new PeriodicTimer(period, time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken))
+            {
+                var now = time.GetUtcNow();
+                foreach (var update in registry.All())
+                {
+                    if (IsExpired(update.Snapshot, now) && registry.Remove(update.Snapshot.SessionId))
+                    {
+                        LogDropped(logger, update.Snapshot.SessionId);
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private bool IsExpired(ProgressSnapshot snapshot, DateTimeOffset now) =>
+        snapshot.Status.IsTerminal() && now - (snapshot.EndTime ?? snapshot.UpdatedAt) > options.Value.SessionRetention;
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId} was left running by a previous process; marked interrupted")]
+    private static partial void LogInterrupted(ILogger logger, string sessionId);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Session {SessionId} dropped from memory after its retention period")]
+    private static partial void LogDropped(ILogger logger, string sessionId);
+}

@@ -1,0 +1,113 @@
+using System.Collections.Immutable;
+using IngestLite.Progress;
+
+namespace IngestLite.Jobs;
+
+/// <summary>
+/// The job's side of progress: mutable counters behind a lock, turned into an immutable
+/// snapshot and published on every change. Workers call it concurrently.
+/// </summary>
+public sealed class SessionProgress
+{
+    private const int RecentErrors = 10;
+
+    private readonly IProgressRegistry? _registry;
+    private readonly TimeProvider _time;
+    private readonly Lock _gate = new();
+    private readonly long _runStartTimestamp;
+    private readonly int _processedAtRunStart;
+    private ProgressSnapshot _current;
+
+    /// <param name="registry">Where to publish; null builds snapshots without publishing them.</param>
+    public SessionProgress(ProgressSnapshot initial, IProgressRegistry? registry, TimeProvider time)
+    {
+        _registry = registry;
+        _time = time;
+        _current = initial;
+        _runStartTimestamp = time.GetTimestamp();
+        _processedAtRunStart = initial.ProcessedFiles;
+    }
+
+    public ProgressSnapshot Current
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _current;
+            }
+        }
+    }
+
+    public ProgressSnapshot SetStatusAndGet(SessionStatus status, string? message = null) =>
+        Update(s => s with { Status = status, Message = message ?? s.Message });
+
+    public void SetStage(string file, string stage, long? bytes = null, long? size = null) =>
+        Update(s => s with { CurrentFile = file, CurrentStage = stage, CurrentFileBytes = bytes, CurrentFileSize = size });
+
+    /// <summary>Records a finished file: its counters, and its error if it failed.</summary>
+    public void FileFinished(FileTally tally, FileError? error) =>
+        Update(s =>
+        {
+            var stats = s.Stats with
+            {
+                ProcessedFiles = s.Stats.ProcessedFiles + 1,
+                MetadataExtracted = s.Stats.MetadataExtracted + (tally.Metadata ? 1 : 0),
+                KeywordsAdded = s.Stats.KeywordsAdded + tally.Keywords,
+                ScoresImported = s.Stats.ScoresImported + (tally.Score ? 1 : 0),
+                CommittedFiles = s.Stats.CommittedFiles + (tally.Committed ? 1 : 0),
+                Errors = s.Stats.Errors + (error is null ? 0 : 1),
+                Warnings = s.Stats.Warnings + tally.Warnings,
+            };
+            return WithError(s with { Stats = stats, ProcessedFiles = stats.ProcessedFiles }, error);
+        });
+
+    /// <summary>An error that belongs to no single catalogued file (an unreadable folder).</summary>
+    public void AddError(FileError error) =>
+        Update(s => WithError(s with { Stats = s.Stats with { Errors = s.Stats.Errors + 1 } }, error));
+
+    public ProgressSnapshot Finish(SessionStatus status, string? message = null) =>
+        Update(s => s with { Status = status, EndTime = _time.GetUtcNow(), CurrentStage = null, CurrentFileBytes = null, CurrentFileSize = null, Message = message ?? s.Message });
+
+    private static ProgressSnapshot WithError(ProgressSnapshot s, FileError? error)
+    {
+        if (error is null)
+        {
+            return s;
+        }
+
+        var details = s.ErrorDetails is ImmutableList<FileError> list ? list : [.. s.ErrorDetails];
+        details = details.Add(error);
+        if (details.Count > RecentErrors)
+        {
+            details = details.RemoveAt(0);
+        }
+
+        return s with { ErrorDetails = details, Errors = [.. details.Select(e => e.ToString())] };
+    }
+
+    private ProgressSnapshot Update(Func<ProgressSnapshot, ProgressSnapshot> change)
+    {
+        lock (_gate)
+        {
+            var next = change(_current);
+            var total = next.TotalFiles;
+            var processed = next.ProcessedFiles;
+            var elapsed = _time.GetElapsedTime(_runStartTimestamp).TotalSeconds;
+            var rate = elapsed > 0.05 ? (processed - _processedAtRunStart) / elapsed : 0;
+            _current = next with
+            {
+                Seq = _current.Seq + 1,
+                UpdatedAt = _time.GetUtcNow(),
+                Progress = total == 0 ? (next.Status.IsTerminal() ? 100 : 0) : (int)Math.Min(100, processed * 100L / total),
+                FilesPerSecond = Math.Round(rate, 2),
+                EtaSeconds = rate > 0 && !next.Status.IsTerminal() ? Math.Round((total - processed) / rate, 1) : null,
+            };
+            _registry?.Publish(_current);
+            return _current;
+        }
+    }
+}
+
+/// <summary>What one finished file adds to the session's counters.</summary>
+public readonly record struct FileTally(bool Committed, bool Metadata, int Keywords, bool Score, int Warnings);

@@ -1,0 +1,60 @@
+using Hangfire;
+using Hangfire.Dashboard;
+using IngestLite.Api;
+using IngestLite.Jobs;
+using IngestLite.Progress;
+
+var builder = WebApplication.CreateBuilder(args);
+
+// One JSON shape everywhere: snake_case, UTC timestamps with milliseconds.
+builder.Services.ConfigureHttpJsonOptions(options => ProgressJson.Configure(options.SerializerOptions));
+builder.Services.AddProblemDetails();
+
+// The ingest feature (options, catalog, registry, job). Its start-up service runs before Hangfire's server.
+builder.Services.AddIngest();
+
+// Hangfire: in-memory storage by default; the server stops before the host gives up on it.
+builder.Services.AddHangfire(config => config
+    .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
+    .UseSimpleAssemblyNameTypeSerializer()
+    .UseRecommendedSerializerSettings()
+    .UseInMemoryStorage());
+builder.Services.AddHangfireServer(options =>
+{
+    options.WorkerCount = Math.Max(2, builder.Configuration.GetValue("Hangfire:WorkerCount", 4));
+    options.ShutdownTimeout = TimeSpan.FromSeconds(15);
+    options.SchedulePollingInterval = TimeSpan.FromSeconds(1);
+});
+builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = TimeSpan.FromSeconds(25));
+
+builder.Services.AddRazorPages();
+
+var app = builder.Build();
+
+// Errors become ProblemDetails; static files and pages for the UI.
+app.UseExceptionHandler();
+app.UseStatusCodePages();
+app.UseStaticFiles();
+
+// The dashboard is local-only unless Hangfire:DashboardAllowRemote is set (see README for the risk).
+app.UseHangfireDashboard("/hangfire", new DashboardOptions
+{
+    Authorization = app.Configuration.GetValue("Hangfire:DashboardAllowRemote", false) ? [new AllowAllDashboardAuthorization()] : [new LocalRequestsOnlyAuthorizationFilter()],
+    DisplayStorageConnectionString = false,
+});
+
+// The API: commands and history, progress (polling and streams), catalog search; then the pages.
+app.MapIngestApi();
+app.MapProgressApi();
+app.MapMediaApi();
+app.MapRazorPages();
+
+app.Run();
+
+/// <summary>Used only when the operator opts in to a remote dashboard.</summary>
+internal sealed class AllowAllDashboardAuthorization : IDashboardAuthorizationFilter
+{
+    public bool Authorize(DashboardContext context) => true;
+}
+
+public partial class Program;

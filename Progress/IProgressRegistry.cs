@@ -1,0 +1,61 @@
+namespace IngestLite.Progress;
+
+/// <summary>
+/// Holds the latest snapshot of every live session and wakes readers when one changes.
+/// Writers never wait on readers; readers always get the newest state, never a backlog.
+/// The in-process implementation is <see cref="InProcessProgressRegistry"/>; a multi-node one
+/// (PostgreSQL LISTEN/NOTIFY) can sit behind the same contract.
+/// </summary>
+public interface IProgressRegistry
+{
+    /// <summary>Makes <paramref name="snapshot"/> the session's latest state. O(1); ignores a stale seq.</summary>
+    void Publish(ProgressSnapshot snapshot);
+
+    ProgressUpdate? Get(string sessionId);
+
+    /// <summary>Every session held in memory, newest first.</summary>
+    IReadOnlyList<ProgressUpdate> All();
+
+    /// <summary>Forgets a session; its subscribers see the end of their stream.</summary>
+    bool Remove(string sessionId);
+
+    /// <summary>Registry-wide change counter; every publish gets the next value.</summary>
+    long Version { get; }
+
+    /// <summary>Open subscriptions, for health checks and tests.</summary>
+    int SubscriberCount { get; }
+
+    /// <summary>Follows one session, or null when it is not held. Dispose to release it.</summary>
+    ISessionSubscription? Subscribe(string sessionId);
+
+    /// <summary>Follows every session. Dispose to release it.</summary>
+    IRegistrySubscription SubscribeAll();
+}
+
+/// <summary>A published snapshot with its registry version and its JSON, serialized once.</summary>
+public sealed class ProgressUpdate(ProgressSnapshot snapshot, long version)
+{
+    private byte[]? _json;
+
+    public ProgressSnapshot Snapshot { get; } = snapshot;
+
+    public long Version { get; } = version;
+
+    /// <summary>UTF-8 JSON of the snapshot, computed by the first reader that needs it and shared by all.</summary>
+    public byte[] Json => _json ??= ProgressJson.Serialize(Snapshot);
+}
+
+public interface ISessionSubscription : IDisposable
+{
+    /// <summary>
+    /// The newest update with a seq above <paramref name="afterSeq"/>, waiting for one if needed.
+    /// Null when the session is forgotten.
+    /// </summary>
+    ValueTask<ProgressUpdate?> NextAsync(long afterSeq, CancellationToken cancellationToken);
+}
+
+public interface IRegistrySubscription : IDisposable
+{
+    /// <summary>Completes when the registry <see cref="IProgressRegistry.Version"/> passes <paramref name="afterVersion"/>.</summary>
+    ValueTask WaitAsync(long afterVersion, CancellationToken cancellationToken);
+}
