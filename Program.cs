@@ -13,6 +13,9 @@ builder.Services.AddProblemDetails();
 // The ingest feature (options, catalog, registry, job). Its start-up service runs before Hangfire's server.
 builder.Services.AddIngest();
 
+// Live progress: stream limits, the stream gate and its health check.
+builder.Services.AddProgressStreaming();
+
 // Hangfire: in-memory storage by default; the server stops before the host gives up on it.
 builder.Services.AddHangfire(config => config
     .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
@@ -48,6 +51,7 @@ app.MapIngestApi();
 app.MapProgressApi();
 app.MapMediaApi();
 app.MapRazorPages();
+app.MapHealthChecks("/healthz", new Microsoft.AspNetCore.Diagnostics.HealthChecks.HealthCheckOptions { ResponseWriter = HealthReportWriter.WriteAsync });
 
 app.Run();
 

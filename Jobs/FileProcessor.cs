@@ -18,8 +18,6 @@ public sealed partial class FileProcessor(MediaRoot root, IOptions<IngestOptions
 {
     private const int HashBufferBytes = 256 * 1024;
 
-    public static readonly HashSet<string> VideoExtensions = new(StringComparer.OrdinalIgnoreCase) { ".mp4", ".mov", ".m4v", ".webm", ".mkv" };
-
     public async Task<FileOutcome> ProcessAsync(DiscoveredFile file, IngestParameters parameters, SessionProgress progress, CancellationToken cancellationToken)
     {
         var started = time.GetTimestamp();
@@ -32,7 +30,7 @@ public sealed partial class FileProcessor(MediaRoot root, IOptions<IngestOptions
             var fullPath = root.ToFull(file.Path);
             var info = Stat(fullPath);
             size = info.Length;
-            var kind = VideoExtensions.Contains(info.Extension) ? "video" : "image";
+            var kind = await SniffKindAsync(info.FullName, cancellationToken);
 
             stage = "hash";
             progress.SetStage(file.Path, stage, 0, size);
@@ -123,6 +121,34 @@ public sealed partial class FileProcessor(MediaRoot root, IOptions<IngestOptions
         }
 
         return info;
+    }
+
+    /// <summary>Image or video by content, not by name: a renamed text file is not media.</summary>
+    private static async Task<string> SniffKindAsync(string fullPath, CancellationToken cancellationToken)
+    {
+        var head = new byte[16];
+        int read;
+        await using (var stream = new FileStream(fullPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1))
+        {
+            read = await stream.ReadAtLeastAsync(head, head.Length, throwOnEndOfStream: false, cancellationToken);
+        }
+
+        ReadOnlySpan<byte> bytes = head.AsSpan(0, read);
+        if (bytes.StartsWith((ReadOnlySpan<byte>)[0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A]) ||
+            bytes.StartsWith((ReadOnlySpan<byte>)[0xFF, 0xD8, 0xFF]) ||
+            bytes.StartsWith("GIF8"u8) ||
+            (bytes.Length >= 12 && bytes.StartsWith("RIFF"u8) && bytes[8..12].SequenceEqual("WEBP"u8)))
+        {
+            return "image";
+        }
+
+        if (bytes.Length >= 8 && (bytes[4..8].SequenceEqual("ftyp"u8) || bytes[4..8].SequenceEqual("moov"u8) || bytes[4..8].SequenceEqual("mdat"u8) || bytes[4..8].SequenceEqual("wide"u8)) ||
+            bytes.StartsWith((ReadOnlySpan<byte>)[0x1A, 0x45, 0xDF, 0xA3]))
+        {
+            return "video";
+        }
+
+        throw new InvalidDataException("content is not a recognised image or video");
     }
 
     private async Task<string> HashAsync(string fullPath, string relative, long size, SessionProgress progress, CancellationToken cancellationToken)

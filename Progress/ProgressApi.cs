@@ -1,21 +1,292 @@
+using System.Globalization;
+using System.Net.ServerSentEvents;
+using System.Runtime.CompilerServices;
 using IngestLite.Api;
 using IngestLite.Jobs;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
 
 namespace IngestLite.Progress;
 
-/// <summary>The read side of progress: the polling endpoint and the event streams.</summary>
-public static partial class ProgressApi
+/// <summary>
+/// The read side of progress: the polling endpoint and the event streams. Streams carry the
+/// same JSON as the status endpoint, serialized once per change and shared by every reader.
+/// </summary>
+public static class ProgressApi
 {
+    public const string ProgressEvent = "progress";
+    public const string DoneEvent = "done";
+    public const string HeartbeatEvent = "heartbeat";
+    public const string RemovedEvent = "removed";
+
+    /// <summary>How many recent sessions the all-sessions stream sends on connect.</summary>
+    private const int RecentSessionsOnConnect = 50;
+
+    private static readonly byte[] EmptyObject = "{}"u8.ToArray();
+
+    public sealed record StreamMetrics(int OpenStreams, int Subscribers, int SessionsInMemory, long RegistryVersion);
+
+    public static IServiceCollection AddProgressStreaming(this IServiceCollection services)
+    {
+        services.AddOptions<StreamOptions>().BindConfiguration(StreamOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<StreamGate>();
+        services.AddHealthChecks().AddCheck<StreamHealthCheck>("streams");
+        return services;
+    }
+
     public static IEndpointRouteBuilder MapProgressApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/api/ingest").WithTags("Progress");
         group.MapGet("/status/{sessionId}", StatusAsync);
+        group.MapGet("/stream/{sessionId}", SessionStreamAsync);
+        group.MapGet("/stream", AllSessionsStream);
+        group.MapGet("/metrics", (StreamGate gate, IProgressRegistry registry) =>
+            TypedResults.Ok(new StreamMetrics(gate.OpenStreams, registry.SubscriberCount, registry.All().Count, registry.Version)));
         return routes;
     }
 
     private static async Task<Results<Ok<ProgressSnapshot>, NotFound<ProblemDetails>>> StatusAsync(
         string sessionId, IngestSessions sessions, CancellationToken cancellationToken) =>
         await sessions.FindAsync(sessionId, cancellationToken) is { } snapshot ? TypedResults.Ok(snapshot) : IngestApi.UnknownSession(sessionId);
+
+    private static async Task<Results<ServerSentEventsResult<byte[]>, NotFound<ProblemDetails>, ProblemHttpResult>> SessionStreamAsync(
+        string sessionId,
+        HttpContext context,
+        IProgressRegistry registry,
+        IngestSessions sessions,
+        StreamGate gate,
+        IOptions<StreamOptions> options,
+        TimeProvider time,
+        [FromHeader(Name = "Last-Event-ID")] string? lastEventId)
+    {
+        // A session no longer held in memory is finished: answer with its final state from the catalog.
+        var archived = registry.Get(sessionId) is null ? await sessions.FindAsync(sessionId, context.RequestAborted) : null;
+        if (registry.Get(sessionId) is null && archived is null)
+        {
+            return IngestApi.UnknownSession(sessionId);
+        }
+
+        if (!TryOpen(context, gate, options.Value, out var busy))
+        {
+            return busy;
+        }
+
+        var afterSeq = ParseLastEventId(lastEventId);
+        var events = archived is not null
+            ? Final(archived, options.Value)
+            : SessionEvents(registry, sessionId, afterSeq, options.Value, time, context.RequestAborted);
+        return TypedResults.ServerSentEvents(events);
+    }
+
+    private static Results<ServerSentEventsResult<byte[]>, ProblemHttpResult> AllSessionsStream(
+        HttpContext context,
+        IProgressRegistry registry,
+        StreamGate gate,
+        IOptions<StreamOptions> options,
+        TimeProvider time,
+        [FromHeader(Name = "Last-Event-ID")] string? lastEventId)
+    {
+        if (!TryOpen(context, gate, options.Value, out var busy))
+        {
+            return busy;
+        }
+
+        return TypedResults.ServerSentEvents(AllEvents(registry, ParseLastEventId(lastEventId), options.Value, time, context.RequestAborted));
+    }
+
+    /// <summary>Takes a stream slot for the life of the request and sets the anti-buffering headers.</summary>
+    private static bool TryOpen(HttpContext context, StreamGate gate, StreamOptions options, out ProblemHttpResult busy)
+    {
+        busy = null!;
+        var slot = gate.TryAcquire();
+        if (slot is null)
+        {
+            context.Response.Headers.RetryAfter = "5";
+            busy = TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Too many open streams.",
+                detail: $"stream: the server holds its maximum of {options.MaxStreams} streams; retry shortly or poll /api/ingest/status/{{id}}");
+            return false;
+        }
+
+        // Released when the request ends, however it ends (even if the stream never starts).
+        context.Response.RegisterForDispose(slot);
+        context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpResponseBodyFeature>()?.DisableBuffering();
+        context.Response.OnStarting(static state =>
+        {
+            var headers = ((HttpContext)state).Response.Headers;
+            headers.CacheControl = "no-cache, no-transform";
+            headers["X-Accel-Buffering"] = "no";
+            return Task.CompletedTask;
+        }, context);
+        return true;
+    }
+
+    private static async IAsyncEnumerable<SseItem<byte[]>> SessionEvents(
+        IProgressRegistry registry,
+        string sessionId,
+        long afterSeq,
+        StreamOptions options,
+        TimeProvider time,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        using var subscription = registry.Subscribe(sessionId);
+        if (subscription is null)
+        {
+            yield break;
+        }
+
+        var retry = TimeSpan.FromMilliseconds(options.RetryMilliseconds);
+        var deadline = time.GetTimestamp() + (long)(options.MaxLifetime.TotalSeconds * time.TimestampFrequency);
+
+        // A client that already saw a finished session's last seq still gets the final event, so it can stop.
+        if (registry.Get(sessionId) is { Snapshot.Status: var status } current && status.IsTerminal() && current.Snapshot.Seq <= afterSeq)
+        {
+            yield return Item(current, retry);
+            yield break;
+        }
+
+        var first = true;
+        while (true)
+        {
+            var wait = Remaining(deadline, time, options.HeartbeatInterval);
+            var (update, timedOut) = await NextAsync(subscription, afterSeq, wait, time, cancellationToken);
+            if (timedOut)
+            {
+                if (time.GetTimestamp() >= deadline)
+                {
+                    yield break;
+                }
+
+                yield return new SseItem<byte[]>(EmptyObject, HeartbeatEvent) { ReconnectionInterval = first ? retry : null };
+                first = false;
+                continue;
+            }
+
+            if (update is null)
+            {
+                yield break;
+            }
+
+            yield return Item(update, first ? retry : null);
+            first = false;
+            afterSeq = update.Snapshot.Seq;
+            if (update.Snapshot.Status.IsTerminal())
+            {
+                yield break;
+            }
+        }
+    }
+
+    private static async IAsyncEnumerable<SseItem<byte[]>> Final(ProgressSnapshot snapshot, StreamOptions options)
+    {
+        await Task.CompletedTask;
+        yield return Item(new ProgressUpdate(snapshot, 0), TimeSpan.FromMilliseconds(options.RetryMilliseconds));
+    }
+
+    /// <summary>
+    /// Every session's changes on one connection. Event ids are registry versions, so a reconnect
+    /// with Last-Event-ID gets exactly the sessions that changed since.
+    /// </summary>
+    private static async IAsyncEnumerable<SseItem<byte[]>> AllEvents(
+        IProgressRegistry registry,
+        long afterVersion,
+        StreamOptions options,
+        TimeProvider time,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        using var subscription = registry.SubscribeAll();
+        var retry = TimeSpan.FromMilliseconds(options.RetryMilliseconds);
+        var deadline = time.GetTimestamp() + (long)(options.MaxLifetime.TotalSeconds * time.TimestampFrequency);
+        var sent = new Dictionary<string, long>(StringComparer.Ordinal);
+        var first = true;
+        var observed = -1L;
+
+        while (true)
+        {
+            if (observed >= 0)
+            {
+                var wait = Remaining(deadline, time, options.HeartbeatInterval);
+                if (!await WaitAnyAsync(subscription, observed, wait, time, cancellationToken))
+                {
+                    if (time.GetTimestamp() >= deadline)
+                    {
+                        yield break;
+                    }
+
+                    yield return new SseItem<byte[]>(EmptyObject, HeartbeatEvent) { ReconnectionInterval = first ? retry : null };
+                    first = false;
+                    continue;
+                }
+            }
+
+            // Read the version before scanning: a publish racing with the scan wakes the next wait.
+            observed = registry.Version;
+            var all = registry.All();
+            var changed = all
+                .Where(u => sent.TryGetValue(u.Snapshot.SessionId, out var seq) ? u.Snapshot.Seq > seq : u.Version > afterVersion)
+                .OrderBy(u => u.Version)
+                .TakeLast(sent.Count == 0 && afterVersion < 0 ? RecentSessionsOnConnect : int.MaxValue);
+            foreach (var update in changed)
+            {
+                sent[update.Snapshot.SessionId] = update.Snapshot.Seq;
+                yield return Item(update, first ? retry : null, update.Version);
+                first = false;
+            }
+
+            var live = all.Select(u => u.Snapshot.SessionId).ToHashSet(StringComparer.Ordinal);
+            foreach (var gone in sent.Keys.Where(id => !live.Contains(id)).ToList())
+            {
+                sent.Remove(gone);
+                yield return new SseItem<byte[]>(System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new { session_id = gone }), RemovedEvent)
+                {
+                    EventId = observed.ToString(CultureInfo.InvariantCulture),
+                };
+            }
+
+            // Resume filtering applies to the first scan only; after it, per-session seqs decide.
+            afterVersion = long.MaxValue;
+        }
+    }
+
+    private static SseItem<byte[]> Item(ProgressUpdate update, TimeSpan? retry, long? id = null) =>
+        new(update.Json, update.Snapshot.Status.IsTerminal() ? DoneEvent : ProgressEvent)
+        {
+            EventId = (id ?? update.Snapshot.Seq).ToString(CultureInfo.InvariantCulture),
+            ReconnectionInterval = retry,
+        };
+
+    private static async Task<(ProgressUpdate? Update, bool TimedOut)> NextAsync(
+        ISessionSubscription subscription, long afterSeq, TimeSpan wait, TimeProvider time, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (await subscription.NextAsync(afterSeq, cancellationToken).AsTask().WaitAsync(wait, time, cancellationToken), false);
+        }
+        catch (TimeoutException)
+        {
+            return (null, true);
+        }
+    }
+
+    private static async Task<bool> WaitAnyAsync(IRegistrySubscription subscription, long afterVersion, TimeSpan wait, TimeProvider time, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await subscription.WaitAsync(afterVersion, cancellationToken).AsTask().WaitAsync(wait, time, cancellationToken);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            return false;
+        }
+    }
+
+    private static TimeSpan Remaining(long deadline, TimeProvider time, TimeSpan heartbeat)
+    {
+        var left = TimeSpan.FromSeconds((double)(deadline - time.GetTimestamp()) / time.TimestampFrequency);
+        return left < heartbeat ? (left > TimeSpan.Zero ? left : TimeSpan.Zero) : heartbeat;
+    }
+
+    private static long ParseLastEventId(string? value) =>
+        long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var id) ? id : -1;
 }

@@ -19,7 +19,7 @@ public static class PerceptualHash
 
         // Let the codec downscale while decoding (JPEG does this almost for free).
         var size = codec.GetScaledDimensions(Math.Min(1f, 64f / Math.Max(1, Math.Min(codec.Info.Width, codec.Info.Height))));
-        var info = new SKImageInfo(size.Width, size.Height, SKColorType.Gray8, SKAlphaType.Opaque);
+        var info = new SKImageInfo(size.Width, size.Height, SKColorType.Rgba8888, SKAlphaType.Premul);
         using var decoded = new SKBitmap(info);
         var result = codec.GetPixels(info, decoded.GetPixels());
         if (result is not (SKCodecResult.Success or SKCodecResult.IncompleteInput))
@@ -32,7 +32,7 @@ public static class PerceptualHash
             throw new InvalidDataException("image data is truncated");
         }
 
-        using var small = decoded.Resize(new SKImageInfo(9, 8, SKColorType.Gray8, SKAlphaType.Opaque), new SKSamplingOptions(SKFilterMode.Linear));
+        using var small = decoded.Resize(new SKImageInfo(9, 8, SKColorType.Rgba8888, SKAlphaType.Premul), new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.Linear));
         if (small is null)
         {
             return null;
@@ -45,7 +45,7 @@ public static class PerceptualHash
         {
             for (var x = 0; x < 8; x++)
             {
-                if (pixels[(y * small.RowBytes) + x] < pixels[(y * small.RowBytes) + x + 1])
+                if (Luma(pixels, y * small.RowBytes, x) < Luma(pixels, y * small.RowBytes, x + 1))
                 {
                     hash |= 1UL << bit;
                 }
@@ -55,6 +55,12 @@ public static class PerceptualHash
         }
 
         return hash;
+    }
+
+    private static int Luma(ReadOnlySpan<byte> rgba, int row, int x)
+    {
+        var i = row + (x * 4);
+        return (rgba[i] * 299) + (rgba[i + 1] * 587) + (rgba[i + 2] * 114);
     }
 
     public static int Distance(ulong a, ulong b) => System.Numerics.BitOperations.PopCount(a ^ b);
