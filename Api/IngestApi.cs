@@ -48,13 +48,8 @@ public static class IngestApi
             detail: $"{field}: {reason}",
             title: "The request is not valid.");
 
-    public static NotFound<ProblemDetails> UnknownSession(string sessionId) =>
-        TypedResults.NotFound(new ProblemDetails
-        {
-            Status = StatusCodes.Status404NotFound,
-            Title = "Unknown session.",
-            Detail = $"session_id: no session '{sessionId}'",
-        });
+    public static ProblemHttpResult UnknownSession(string sessionId) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown session.", detail: $"session_id: no session '{sessionId}'");
 
     private static async Task<Results<Ok<StartedSession>, ValidationProblem, ProblemHttpResult>> ProcessAsync(
         HttpRequest request, IngestSessions sessions, CancellationToken cancellationToken)
@@ -89,11 +84,11 @@ public static class IngestApi
         return error is not null ? Invalid(error.Field, error.Reason) : TypedResults.Ok(started!);
     }
 
-    private static async Task<Results<Ok<ProgressSnapshot>, NotFound<ProblemDetails>>> CancelAsync(
+    private static async Task<Results<Ok<ProgressSnapshot>, ProblemHttpResult>> CancelAsync(
         string sessionId, IngestSessions sessions, CancellationToken cancellationToken) =>
         await sessions.CancelAsync(sessionId, cancellationToken) is { } snapshot ? TypedResults.Ok(snapshot) : UnknownSession(sessionId);
 
-    private static async Task<Results<Ok<ProgressSnapshot>, NotFound<ProblemDetails>, Conflict<ProblemDetails>>> ResumeAsync(
+    private static async Task<Results<Ok<ProgressSnapshot>, ProblemHttpResult>> ResumeAsync(
         string sessionId, IngestSessions sessions, CancellationToken cancellationToken)
     {
         var (snapshot, error) = await sessions.ResumeAsync(sessionId, cancellationToken);
@@ -104,10 +99,10 @@ public static class IngestApi
 
         return error is null
             ? TypedResults.Ok(snapshot)
-            : TypedResults.Conflict(new ProblemDetails { Status = StatusCodes.Status409Conflict, Title = "The session cannot be resumed.", Detail = $"{error.Field}: {error.Reason}" });
+            : TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "The session cannot be resumed.", detail: $"{error.Field}: {error.Reason}");
     }
 
-    private static async Task<Results<NoContent, NotFound<ProblemDetails>>> DeleteAsync(
+    private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(
         string sessionId, IngestSessions sessions, CancellationToken cancellationToken) =>
         await sessions.DeleteAsync(sessionId, cancellationToken) ? TypedResults.NoContent() : UnknownSession(sessionId);
 
@@ -179,7 +174,7 @@ public static class IngestApi
         }
     }
 
-    private static async Task<Results<ContentHttpResult, NotFound<ProblemDetails>>> ReportAsync(
+    private static async Task<Results<ContentHttpResult, ProblemHttpResult>> ReportAsync(
         string sessionId, IngestSessions sessions, CatalogStore catalog, CancellationToken cancellationToken)
     {
         var snapshot = await sessions.FindAsync(sessionId, cancellationToken);

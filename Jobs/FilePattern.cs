@@ -85,15 +85,16 @@ public sealed class FilePattern
         int g = 0, n = 0, starG = -1, starN = 0;
         while (n < name.Length)
         {
-            if (g < glob.Length && (glob[g] == '?' || char.ToUpperInvariant(glob[g]) == char.ToUpperInvariant(name[n])))
-            {
-                g++;
-                n++;
-            }
-            else if (g < glob.Length && glob[g] == '*')
+            // '*' first: a '*' in the name is a plain character and must not disable the wildcard.
+            if (g < glob.Length && glob[g] == '*')
             {
                 starG = g++;
                 starN = n;
+            }
+            else if (g < glob.Length && (glob[g] == '?' || char.ToUpperInvariant(glob[g]) == char.ToUpperInvariant(name[n])))
+            {
+                g++;
+                n++;
             }
             else if (starG >= 0)
             {

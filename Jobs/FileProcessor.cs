@@ -65,7 +65,9 @@ public sealed partial class FileProcessor(MediaRoot root, IOptions<IngestOptions
             {
                 stage = "phash";
                 progress.SetStage(file.Path, stage);
-                phash = Optional(stage, warnings, () => PerceptualHash.Compute(info.FullName) ?? throw new InvalidDataException("not a decodable image"));
+                // No decoder recognises the bytes: the file is not the image it claims to be, which fails it.
+                // A truncated but recognisable image only loses its hash (a warning).
+                phash = Optional(stage, warnings, () => PerceptualHash.Compute(info.FullName) ?? throw new CorruptMediaException("not a decodable image"));
             }
 
             stage = "commit";
@@ -194,13 +196,16 @@ public sealed partial class FileProcessor(MediaRoot root, IOptions<IngestOptions
         {
             return read();
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex) when (ex is not (OperationCanceledException or CorruptMediaException))
         {
             warnings.Add($"{stage}: {Reason(ex)}");
             LogOptionalStageFailed(logger, stage, ex.Message);
             return null;
         }
     }
+
+    /// <summary>A file whose content no reader accepts; fails the file even in an optional stage.</summary>
+    private sealed class CorruptMediaException(string message) : Exception(message);
 
     private static string Reason(Exception ex) => ex switch
     {

@@ -16,7 +16,7 @@ public sealed partial class IngestJob(
     IProgressRegistry registry,
     FileProcessor processor,
     SessionControl control,
-    IOptions<IngestOptions> options,
+    IOptionsMonitor<IngestOptions> options,
     TimeProvider time,
     ILogger<IngestJob> logger)
 {
@@ -49,8 +49,10 @@ public sealed partial class IngestJob(
             await SaveAsync(sessionId, progress.SetStatusAndGet(SessionStatus.Processing), run.Token);
             var pending = await catalog.PendingFilesAsync(sessionId, run.Token);
             LogRunStarted(logger, sessionId, pending.Count);
-            var pacer = new Pacer(options.Value.MaxFilesPerSecond, time);
-            var parallel = new ParallelOptions { MaxDegreeOfParallelism = options.Value.WorkerCount, CancellationToken = run.Token };
+            // Read per run, so a throttle change applies to the next session without a restart.
+            var settings = options.CurrentValue;
+            var pacer = new Pacer(settings.MaxFilesPerSecond, time);
+            var parallel = new ParallelOptions { MaxDegreeOfParallelism = settings.WorkerCount, CancellationToken = run.Token };
             await Parallel.ForEachAsync(pending, parallel, async (item, token) =>
             {
                 await pacer.WaitAsync(token);

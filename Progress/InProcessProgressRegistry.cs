@@ -19,17 +19,27 @@ public sealed class InProcessProgressRegistry : IProgressRegistry
 
     public void Publish(ProgressSnapshot snapshot)
     {
-        var entry = _sessions.GetOrAdd(snapshot.SessionId, static _ => new Entry());
-        lock (entry)
+        Entry entry;
+        while (true)
         {
-            // Seq is the session's own clock: an older snapshot must never replace a newer one.
-            if (entry.Latest is { } current && current.Snapshot.Seq >= snapshot.Seq)
+            entry = _sessions.GetOrAdd(snapshot.SessionId, static _ => new Entry());
+            lock (entry)
             {
-                return;
-            }
+                // Removed between the lookup and the lock: publish into a fresh entry instead.
+                if (entry.Removed)
+                {
+                    continue;
+                }
 
-            entry.Latest = new ProgressUpdate(snapshot, Interlocked.Increment(ref _version));
-            entry.Removed = false;
+                // Seq is the session's own clock: an older snapshot must never replace a newer one.
+                if (entry.Latest is { } current && current.Snapshot.Seq >= snapshot.Seq)
+                {
+                    return;
+                }
+
+                entry.Latest = new ProgressUpdate(snapshot, Interlocked.Increment(ref _version));
+                break;
+            }
         }
 
         entry.Signal.Notify();
@@ -50,7 +60,11 @@ public sealed class InProcessProgressRegistry : IProgressRegistry
             return false;
         }
 
-        entry.Removed = true;
+        lock (entry)
+        {
+            entry.Removed = true;
+        }
+
         Interlocked.Increment(ref _version);
         entry.Signal.Notify();
         _anyChange.Notify();

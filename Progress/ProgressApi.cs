@@ -46,11 +46,11 @@ public static class ProgressApi
         return routes;
     }
 
-    private static async Task<Results<Ok<ProgressSnapshot>, NotFound<ProblemDetails>>> StatusAsync(
+    private static async Task<Results<Ok<ProgressSnapshot>, ProblemHttpResult>> StatusAsync(
         string sessionId, IngestSessions sessions, CancellationToken cancellationToken) =>
         await sessions.FindAsync(sessionId, cancellationToken) is { } snapshot ? TypedResults.Ok(snapshot) : IngestApi.UnknownSession(sessionId);
 
-    private static async Task<Results<ServerSentEventsResult<byte[]>, NotFound<ProblemDetails>, ProblemHttpResult>> SessionStreamAsync(
+    private static async Task<Results<ServerSentEventsResult<byte[]>, ProblemHttpResult>> SessionStreamAsync(
         string sessionId,
         HttpContext context,
         IProgressRegistry registry,
@@ -199,6 +199,7 @@ public static class ProgressApi
         var deadline = time.GetTimestamp() + (long)(options.MaxLifetime.TotalSeconds * time.TimestampFrequency);
         var sent = new Dictionary<string, long>(StringComparer.Ordinal);
         var first = true;
+        var firstScan = true;
         var observed = -1L;
 
         while (true)
@@ -220,12 +221,15 @@ public static class ProgressApi
             }
 
             // Read the version before scanning: a publish racing with the scan wakes the next wait.
+            // A session not sent yet goes out if it changed after the resume point; then its seq decides.
             observed = registry.Version;
             var all = registry.All();
             var changed = all
                 .Where(u => sent.TryGetValue(u.Snapshot.SessionId, out var seq) ? u.Snapshot.Seq > seq : u.Version > afterVersion)
                 .OrderBy(u => u.Version)
-                .TakeLast(sent.Count == 0 && afterVersion < 0 ? RecentSessionsOnConnect : int.MaxValue);
+                .TakeLast(firstScan && afterVersion < 0 ? RecentSessionsOnConnect : int.MaxValue)
+                .ToList();
+            firstScan = false;
             foreach (var update in changed)
             {
                 sent[update.Snapshot.SessionId] = update.Snapshot.Seq;
@@ -242,9 +246,6 @@ public static class ProgressApi
                     EventId = observed.ToString(CultureInfo.InvariantCulture),
                 };
             }
-
-            // Resume filtering applies to the first scan only; after it, per-session seqs decide.
-            afterVersion = long.MaxValue;
         }
     }
 

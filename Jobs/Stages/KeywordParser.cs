@@ -13,6 +13,8 @@ public static partial class KeywordParser
 {
     private const int MaxKeywordLength = 100;
     private const int MaxKeywords = 200;
+    private const string EscapedOpen = "\u0001";
+    private const string EscapedClose = "\u0002";
 
     public static PromptKeywords Parse(string? prompt)
     {
@@ -35,10 +37,13 @@ public static partial class KeywordParser
 
         var keywords = new List<string>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var raw in withoutLoras.Split([',', '\n', '\r'], StringSplitOptions.RemoveEmptyEntries))
+        // Escaped brackets are literal text ("miku \\(cosplay\\)"): park them while emphasis brackets are removed.
+        var escaped = withoutLoras.Replace("\\(", EscapedOpen, StringComparison.Ordinal).Replace("\\)", EscapedClose, StringComparison.Ordinal);
+        foreach (var raw in escaped.Split([',', '\n', '\r'], StringSplitOptions.RemoveEmptyEntries))
         {
             var word = Weight().Replace(raw, "");
             word = word.Replace('(', ' ').Replace(')', ' ').Replace('[', ' ').Replace(']', ' ').Replace('{', ' ').Replace('}', ' ');
+            word = word.Replace(EscapedOpen, "(", StringComparison.Ordinal).Replace(EscapedClose, ")", StringComparison.Ordinal);
             word = Spaces().Replace(word, " ").Trim().ToLowerInvariant();
             if (word.Length == 0 || word.Length > MaxKeywordLength || !seen.Add(word))
             {
@@ -58,9 +63,10 @@ public static partial class KeywordParser
     [GeneratedRegex(@"<\s*lora\s*:\s*(?<name>[^:>]+)(?::[^>]*)?>", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 250)]
     private static partial Regex LoraTag();
 
-    [GeneratedRegex(@":\s*-?\d+(?:\.\d+)?\s*(?=[)\]]|$)", RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 250)]
+    /// <summary>An emphasis weight: ":1.2" or ":.5" just before the closing parenthesis.</summary>
+    [GeneratedRegex(@":\s*-?(?:\d+(?:\.\d*)?|\.\d+)\s*(?=[)\]])", RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 250)]
     private static partial Regex Weight();
 
-    [GeneratedRegex(@"\s+", RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 250)]
+    [GeneratedRegex(@"[\s\p{Cc}]+", RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 250)]
     private static partial Regex Spaces();
 }

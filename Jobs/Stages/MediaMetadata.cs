@@ -97,7 +97,8 @@ public static partial class MediaMetadataReader
                 case PngDirectory png when png.GetObject(PngDirectory.TagTextualData) is IList<MetadataExtractor.KeyValuePair> pairs:
                     foreach (var pair in pairs)
                     {
-                        var text = pair.Value.ToString(System.Text.Encoding.UTF8);
+                        // tEXt and zTXt are Latin-1 by the PNG spec (and as PIL writes them); iTXt is UTF-8.
+                        var text = pair.Value.ToString(png.Name == "PNG-iTXt" ? System.Text.Encoding.UTF8 : System.Text.Encoding.Latin1);
                         if (text.Length > MaxTextChunkChars)
                         {
                             continue;

@@ -17,15 +17,23 @@ public static class ScoreSidecar
     {
         var path = PathFor(mediaFullPath);
         var info = new FileInfo(path);
-        if (!info.Exists || info.Length > MaxSidecarBytes)
+
+        // Length 0 covers FIFOs and devices (which would block or never end) as well as empty files.
+        if (!info.Exists || info.Length == 0 || info.Length > MaxSidecarBytes)
         {
             return null;
         }
 
         try
         {
-            await using var stream = File.OpenRead(path);
-            using var document = await JsonDocument.ParseAsync(stream, default, cancellationToken);
+            var buffer = new byte[MaxSidecarBytes];
+            int read;
+            await using (var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1))
+            {
+                read = await stream.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false, cancellationToken);
+            }
+
+            using var document = JsonDocument.Parse(buffer.AsMemory(0, read));
             return Parse(document.RootElement);
         }
         catch (Exception ex) when (ex is JsonException or IOException or UnauthorizedAccessException)

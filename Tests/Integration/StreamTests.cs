@@ -1,0 +1,302 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json.Nodes;
+using IngestLite.Tests.Support;
+
+namespace IngestLite.Tests.Integration;
+
+/// <summary>The event streams over real HTTP, parsed with SseParser.</summary>
+public sealed class StreamTests
+{
+    private static AppHost App => TestSuite.App;
+
+    private HttpClient _http = null!;
+    private IngestClient _api = null!;
+    private string _folder = null!;
+
+    [SetUp]
+    public void SetUp()
+    {
+        _http = App.CreateRealClient();
+        _api = new IngestClient(_http);
+        _folder = "s-" + Guid.NewGuid().ToString("N")[..8];
+        Directory.CreateDirectory(Path.Combine(App.MediaRoot, _folder));
+    }
+
+    [TearDown]
+    public void TearDown()
+    {
+        App.SetSetting("Ingest:MaxFilesPerSecond", null);
+        _http.Dispose();
+    }
+
+    [Test]
+    public async Task Stream_sends_the_snapshot_then_every_change_then_done_and_closes()
+    {
+        IngestApiTests.WritePngs(_folder, 12);
+        App.SetSetting("Ingest:MaxFilesPerSecond", "30");
+        var id = await _api.StartAsync(new { directory = _folder });
+        var events = await SseReader.ReadAllAsync(_http, $"api/ingest/stream/{id}");
+        var status = await _api.StatusTextAsync(id);
+
+        Assert.That(events, Is.Not.Empty);
+        var first = IngestClient.Parse(events[0].Data);
+        Assert.That(first["session_id"]!.GetValue<string>(), Is.EqualTo(id), "the first event is the session's snapshot");
+        Assert.That(events[0].Type, Is.EqualTo("progress"));
+
+        var ids = events.Where(e => e.Type != "heartbeat").Select(e => long.Parse(e.Id!)).ToList();
+        Assert.That(ids, Is.Ordered.Ascending.And.Unique, "ids strictly increase");
+        Assert.That(events.Where(e => e.Type != "heartbeat").All(e => IngestClient.Parse(e.Data)["seq"]!.GetValue<long>() == long.Parse(e.Id!)), Is.True, "id equals seq");
+
+        Assert.That(events[^1].Type, Is.EqualTo("done"), "the last event is done, then the stream closes");
+        Assert.That(events.Count(e => e.Type == "done"), Is.EqualTo(1));
+        Assert.That(events[^1].Data, Is.EqualTo(status), "the stream's data is the status JSON, byte for byte");
+        Assert.That(IngestClient.Parse(events[^1].Data)["status"]!.GetValue<string>(), Is.EqualTo("completed"));
+        Assert.That(events.Count(e => e.Type == "progress"), Is.GreaterThan(12), "one event per change");
+    }
+
+    [Test]
+    public async Task Response_headers_forbid_buffering_and_caching()
+    {
+        IngestApiTests.WritePngs(_folder, 1);
+        var id = await _api.StartAsync(new { directory = _folder });
+        await _api.WaitForEndAsync(id);
+        using var response = await SseReader.OpenAsync(_http, $"api/ingest/stream/{id}");
+
+        Assert.That(response.Content.Headers.ContentType?.MediaType, Is.EqualTo("text/event-stream"));
+        Assert.That(response.Headers.CacheControl?.NoCache, Is.True);
+        Assert.That(response.Headers.CacheControl?.NoTransform, Is.True);
+        Assert.That(response.Headers.GetValues("X-Accel-Buffering"), Is.EqualTo(new[] { "no" }));
+        using var raw = new StreamReader(await response.Content.ReadAsStreamAsync());
+        Assert.That(await raw.ReadToEndAsync(), Does.Contain("retry: 1000"), "a retry hint is sent");
+    }
+
+    [Test]
+    public async Task Resume_with_Last_Event_ID_mid_run_has_no_gap_and_no_duplicate()
+    {
+        IngestApiTests.WritePngs(_folder, 20);
+        App.SetSetting("Ingest:MaxFilesPerSecond", "25");
+        var id = await _api.StartAsync(new { directory = _folder });
+
+        var before = new List<ReceivedEvent>();
+        using (var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20)))
+        using (var response = await SseReader.OpenAsync(_http, $"api/ingest/stream/{id}", null, cts.Token))
+        {
+            await foreach (var e in SseReader.ReadAsync(response, cts.Token))
+            {
+                before.Add(e);
+                if (IngestClient.Parse(e.Data)["processed_files"]?.GetValue<int>() >= 5)
+                {
+                    break;
+                }
+            }
+        }
+
+        var lastId = before[^1].Id!;
+        var after = await SseReader.ReadAllAsync(_http, $"api/ingest/stream/{id}", lastId);
+        var afterIds = after.Where(e => e.Id is not null).Select(e => long.Parse(e.Id!)).ToList();
+
+        Assert.That(afterIds, Is.Not.Empty);
+        Assert.That(afterIds[0], Is.GreaterThan(long.Parse(lastId)), "nothing at or before Last-Event-ID is repeated");
+        Assert.That(afterIds, Is.Ordered.Ascending.And.Unique);
+        Assert.That(after[^1].Type, Is.EqualTo("done"));
+        Assert.That(IngestClient.Parse(after[^1].Data)["processed_files"]!.GetValue<int>(), Is.EqualTo(20), "the resumed stream reaches the final state");
+    }
+
+    [Test]
+    public async Task Resume_after_the_end_gets_the_final_event_at_once()
+    {
+        IngestApiTests.WritePngs(_folder, 2);
+        var id = await _api.StartAsync(new { directory = _folder });
+        var final = await _api.WaitForEndAsync(id);
+        var seq = final["seq"]!.GetValue<long>();
+
+        foreach (var lastEventId in new[] { (seq - 1).ToString(), seq.ToString(), "not-a-number" })
+        {
+            var clock = Stopwatch.StartNew();
+            var events = await SseReader.ReadAllAsync(_http, $"api/ingest/stream/{id}", lastEventId);
+            Assert.That(events.Select(e => e.Type), Is.EqualTo(new[] { "done" }), $"Last-Event-ID {lastEventId}");
+            Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(2)));
+            Assert.That(events[0].Id, Is.EqualTo(seq.ToString()));
+        }
+    }
+
+    [Test]
+    public async Task Idle_stream_sends_heartbeats()
+    {
+        var version = IngestClient.Int(IngestClient.Parse(await _http.GetStringAsync("api/ingest/metrics")), "registry_version");
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        using var response = await SseReader.OpenAsync(_http, "api/ingest/stream", version.ToString(), cts.Token);
+        var clock = Stopwatch.StartNew();
+        await foreach (var e in SseReader.ReadAsync(response, cts.Token))
+        {
+            if (e.Type == "heartbeat")
+            {
+                break;
+            }
+        }
+
+        Assert.That(cts.IsCancellationRequested, Is.False, "no heartbeat arrived");
+        Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(3)), "the test host beats every 500 ms");
+    }
+
+    [Test]
+    public async Task Fifty_concurrent_streams_all_reach_done_and_release_everything()
+    {
+        IngestApiTests.WritePngs(_folder, 15);
+        App.SetSetting("Ingest:MaxFilesPerSecond", "30");
+        var id = await _api.StartAsync(new { directory = _folder });
+        var readers = Enumerable.Range(0, 50).Select(_ => SseReader.ReadAllAsync(_http, $"api/ingest/stream/{id}")).ToList();
+        var all = await Task.WhenAll(readers);
+
+        Assert.That(all.Select(events => events[^1].Type), Is.All.EqualTo("done"));
+        Assert.That(all.Select(events => IngestClient.Parse(events[^1].Data)["processed_files"]!.GetValue<int>()), Is.All.EqualTo(15));
+        await AssertStreamsReleasedAsync();
+    }
+
+    [Test]
+    public async Task A_client_that_stops_reading_does_not_slow_the_job()
+    {
+        IngestApiTests.WritePngs(_folder, 40);
+        App.SetSetting("Ingest:MaxFilesPerSecond", "100");
+        var baseline = await TimeRunAsync(new { directory = _folder, skip_existing = false });
+
+        // Twenty clients open the stream and never read a byte; a prompt "huge" prompt makes each event large.
+        var stalled = new List<(Socket, NetworkStream)>();
+        var id = await _api.StartAsync(new { directory = _folder, skip_existing = false });
+        for (var i = 0; i < 20; i++)
+        {
+            stalled.Add(await OpenStalledAsync($"/api/ingest/stream/{id}"));
+        }
+
+        var clock = Stopwatch.StartNew();
+        var status = await _api.WaitForEndAsync(id);
+        clock.Stop();
+        TestContext.Out.WriteLine($"run without readers: {baseline.TotalMilliseconds:F0} ms; with 20 stalled readers: {clock.Elapsed.TotalMilliseconds:F0} ms");
+
+        Assert.That(status["status"]!.GetValue<string>(), Is.EqualTo("completed"));
+        Assert.That(clock.Elapsed, Is.LessThan((baseline * 1.5) + TimeSpan.FromSeconds(1)), "stalled readers must not slow the job");
+        foreach (var (socket, stream) in stalled)
+        {
+            stream.Dispose();
+            socket.Dispose();
+        }
+
+        await AssertStreamsReleasedAsync();
+    }
+
+    [Test]
+    public async Task Multiplexed_stream_sees_two_concurrent_sessions()
+    {
+        IngestApiTests.WritePngs(_folder, 6, "a");
+        var other = _folder + "-b";
+        Directory.CreateDirectory(Path.Combine(App.MediaRoot, other));
+        IngestApiTests.WritePngs(other, 6, "b");
+        App.SetSetting("Ingest:MaxFilesPerSecond", "20");
+
+        var version = IngestClient.Int(IngestClient.Parse(await _http.GetStringAsync("api/ingest/metrics")), "registry_version");
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        using var response = await SseReader.OpenAsync(_http, "api/ingest/stream", version.ToString(), cts.Token);
+        var first = await _api.StartAsync(new { directory = _folder });
+        var second = await _api.StartAsync(new { directory = other });
+        var done = new HashSet<string>();
+        var seen = new Dictionary<string, long>();
+        var ids = new List<long>();
+        await foreach (var e in SseReader.ReadAsync(response, cts.Token))
+        {
+            if (e.Type is not ("progress" or "done"))
+            {
+                continue;
+            }
+
+            ids.Add(long.Parse(e.Id!));
+            var snapshot = IngestClient.Parse(e.Data);
+            var session = snapshot["session_id"]!.GetValue<string>();
+            var seq = snapshot["seq"]!.GetValue<long>();
+            Assert.That(seq, Is.GreaterThan(seen.GetValueOrDefault(session, -1)), "a session never goes backwards");
+            seen[session] = seq;
+            if (e.Type == "done")
+            {
+                done.Add(session);
+            }
+
+            if (done.Contains(first) && done.Contains(second))
+            {
+                break;
+            }
+        }
+
+        Assert.That(done, Is.SupersetOf(new[] { first, second }), "both sessions reached done on one connection");
+        Assert.That(ids, Is.Ordered.Ascending.And.Unique, "multiplexed ids are registry versions");
+    }
+
+    [Test]
+    public async Task Streams_past_the_cap_get_503_with_Retry_After()
+    {
+        await AssertStreamsReleasedAsync();
+        var open = new List<HttpResponseMessage>();
+        try
+        {
+            HttpResponseMessage? refused = null;
+            for (var i = 0; i < 200 && refused is null; i++)
+            {
+                var response = await SseReader.OpenAsync(_http, "api/ingest/stream");
+                if (response.StatusCode == HttpStatusCode.ServiceUnavailable)
+                {
+                    refused = response;
+                }
+                else
+                {
+                    open.Add(response);
+                }
+            }
+
+            Assert.That(refused, Is.Not.Null, "the cap (150 in the test host) was never enforced");
+            Assert.That(open, Has.Count.EqualTo(150));
+            Assert.That(refused!.Headers.RetryAfter, Is.Not.Null);
+            refused.Dispose();
+        }
+        finally
+        {
+            open.ForEach(r => r.Dispose());
+        }
+
+        await AssertStreamsReleasedAsync();
+    }
+
+    private async Task<TimeSpan> TimeRunAsync(object parameters)
+    {
+        var clock = Stopwatch.StartNew();
+        var id = await _api.StartAsync(parameters);
+        await _api.WaitForEndAsync(id);
+        return clock.Elapsed;
+    }
+
+    /// <summary>A raw socket that sends the request and never reads the response.</summary>
+    private static async Task<(Socket, NetworkStream)> OpenStalledAsync(string path)
+    {
+        var socket = new Socket(System.Net.Sockets.AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 1024 };
+        await socket.ConnectAsync(App.BaseAddress.Host, App.BaseAddress.Port);
+        var stream = new NetworkStream(socket, ownsSocket: false);
+        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes($"GET {path} HTTP/1.1\r\nHost: {App.BaseAddress.Authority}\r\nAccept: text/event-stream\r\n\r\n"));
+        return (socket, stream);
+    }
+
+    private async Task AssertStreamsReleasedAsync()
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        JsonObject metrics;
+        do
+        {
+            await Task.Delay(50);
+            metrics = IngestClient.Parse(await _http.GetStringAsync("api/ingest/metrics"));
+        }
+        while ((IngestClient.Int(metrics, "open_streams") > 0 || IngestClient.Int(metrics, "subscribers") > 0) && DateTime.UtcNow < deadline);
+
+        Assert.That(IngestClient.Int(metrics, "open_streams"), Is.Zero, $"streams left open: {metrics.ToJsonString()}");
+        Assert.That(IngestClient.Int(metrics, "subscribers"), Is.Zero, $"subscribers left: {metrics.ToJsonString()}");
+        var health = IngestClient.Parse(await _http.GetStringAsync("healthz"));
+        Assert.That(health["checks"]!["streams"]!["data"]!["open_streams"]!.GetValue<int>(), Is.Zero);
+    }
+}

@@ -1,0 +1,73 @@
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace IngestLite.Tests.Support;
+
+/// <summary>
+/// The app on real Kestrel at 127.0.0.1 with a free port, a temporary media root and catalog.
+/// Browsers and HttpClient reach it over real sockets.
+/// </summary>
+public sealed class AppHost : WebApplicationFactory<Program>
+{
+    private readonly Dictionary<string, string?> _settings;
+
+    public AppHost(string workDirectory, IDictionary<string, string?>? settings = null)
+    {
+        WorkDirectory = workDirectory;
+        MediaRoot = Path.Combine(workDirectory, "media");
+        Directory.CreateDirectory(MediaRoot);
+        _settings = new Dictionary<string, string?>
+        {
+            ["Ingest:MediaRoot"] = MediaRoot,
+            ["Ingest:CatalogPath"] = Path.Combine(workDirectory, "data", "catalog.db"),
+            ["Ingest:WorkerCount"] = "2",
+            ["Stream:HeartbeatInterval"] = "00:00:15",
+            ["Logging:LogLevel:Default"] = "Warning",
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            _settings[key] = value;
+        }
+
+        UseKestrel(0);
+    }
+
+    public string WorkDirectory { get; }
+
+    public string MediaRoot { get; }
+
+    public Uri BaseAddress { get; private set; } = null!;
+
+    public AppHost Start()
+    {
+        StartServer();
+        var addresses = Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
+        BaseAddress = new Uri(addresses.First().Replace("[::]", "127.0.0.1", StringComparison.Ordinal).Replace("localhost", "127.0.0.1", StringComparison.Ordinal) + "/");
+        return this;
+    }
+
+    /// <summary>An HttpClient over the real socket (not the in-memory handler).</summary>
+    public HttpClient CreateRealClient(TimeSpan? timeout = null) => new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(1), MaxConnectionsPerServer = 1000 })
+    {
+        BaseAddress = BaseAddress,
+        Timeout = timeout ?? TimeSpan.FromSeconds(60),
+    };
+
+    /// <summary>Changes a setting at run time (e.g. the throttle) and reloads configuration.</summary>
+    public void SetSetting(string key, string? value)
+    {
+        var configuration = (IConfigurationRoot)Services.GetRequiredService<IConfiguration>();
+        configuration[key] = value;
+        configuration.Reload();
+    }
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment("Testing");
+        builder.ConfigureAppConfiguration(configuration => configuration.AddInMemoryCollection(_settings));
+    }
+}

@@ -1,0 +1,248 @@
+using IngestLite.Jobs.Stages;
+using IngestLite.Tests.Support;
+
+namespace IngestLite.Tests.Unit;
+
+public sealed class MediaMetadataTests
+{
+    private const string FoxPrompt = "masterpiece, (best quality:1.2), a red fox, <lora:foxStyle:0.8>, forest";
+
+    private TempDirectory _temp = null!;
+
+    [SetUp]
+    public void SetUp() => _temp = new TempDirectory();
+
+    [TearDown]
+    public void TearDown() => _temp.Dispose();
+
+    [Test]
+    public void ParseParameters_reads_the_a1111_layout()
+    {
+        var parameters = MediaMetadataReader.ParseParameters(MediaFactory.A1111Parameters(FoxPrompt));
+
+        Assert.That(parameters, Is.EqualTo(new GenerationParameters(FoxPrompt, "blurry", 20, "Euler a", 7, 12345, "sdxl_base")));
+    }
+
+    [Test]
+    public void ParseParameters_keeps_multi_line_prompt_and_negative()
+    {
+        var text = "line one,\nline two\nNegative prompt: bad hands,\nextra fingers\nSteps: 30, Sampler: DPM++ 2M Karras, CFG scale: 6.5, Seed: 4294967296, Model: x";
+
+        var parameters = MediaMetadataReader.ParseParameters(text);
+
+        Assert.That(parameters, Is.EqualTo(new GenerationParameters(
+            "line one,\nline two", "bad hands,\nextra fingers", 30, "DPM++ 2M Karras", 6.5, 4294967296, "x")));
+    }
+
+    [Test]
+    public void ParseParameters_without_negative_prompt()
+    {
+        var parameters = MediaMetadataReader.ParseParameters(MediaFactory.A1111Parameters("a cat", negative: null));
+
+        Assert.That(parameters!.Prompt, Is.EqualTo("a cat"));
+        Assert.That(parameters.NegativePrompt, Is.Null);
+        Assert.That(parameters.Steps, Is.EqualTo(20));
+    }
+
+    [Test]
+    public void ParseParameters_without_settings_line_is_all_prompt()
+    {
+        var parameters = MediaMetadataReader.ParseParameters("just a prompt\nover two lines");
+
+        Assert.That(parameters, Is.EqualTo(new GenerationParameters("just a prompt\nover two lines", null, null, null, null, null, null)));
+    }
+
+    [Test]
+    public void ParseParameters_reads_quoted_values_with_commas_and_crlf()
+    {
+        var text = "a fox\r\nNegative prompt: blurry\r\nSteps: 20, Sampler: Euler a, Lora hashes: \"foxStyle: 1a2b, other: 3c4d\", Model: sdxl_base";
+
+        var parameters = MediaMetadataReader.ParseParameters(text);
+
+        Assert.That(parameters!.Prompt, Is.EqualTo("a fox"));
+        Assert.That(parameters.NegativePrompt, Is.EqualTo("blurry"));
+        Assert.That(parameters.Sampler, Is.EqualTo("Euler a"));
+        Assert.That(parameters.Model, Is.EqualTo("sdxl_base"));
+    }
+
+    [Test]
+    public void ParseParameters_ignores_unparseable_numbers()
+    {
+        var parameters = MediaMetadataReader.ParseParameters("p\nSteps: many, CFG scale: high, Seed: -1x");
+
+        Assert.That(parameters!.Steps, Is.Null);
+        Assert.That(parameters.CfgScale, Is.Null);
+        Assert.That(parameters.Seed, Is.Null);
+    }
+
+    [TestCase(null)]
+    [TestCase("")]
+    [TestCase(" \n ")]
+    public void ParseParameters_of_nothing_is_null(string? text)
+    {
+        Assert.That(MediaMetadataReader.ParseParameters(text), Is.Null);
+    }
+
+    [Test]
+    public void Read_png_with_a1111_parameters()
+    {
+        var path = _temp.Combine("a1111.png");
+        MediaFactory.WritePng(path, 96, 64, [("parameters", MediaFactory.A1111Parameters(FoxPrompt))]);
+
+        var metadata = MediaMetadataReader.Read(path);
+
+        Assert.That((metadata.Width, metadata.Height), Is.EqualTo((96, 64)));
+        Assert.That(metadata.Generation, Is.EqualTo(new GenerationParameters(FoxPrompt, "blurry", 20, "Euler a", 7, 12345, "sdxl_base")));
+        Assert.That(metadata.PositivePrompt, Is.EqualTo(FoxPrompt));
+        Assert.That(metadata.ComfyPrompt, Is.Null);
+        Assert.That(metadata.TakenAt, Is.Null);
+        Assert.That(metadata.DurationSeconds, Is.Null);
+    }
+
+    [Test]
+    public void Read_png_with_comfyui_prompt_and_workflow()
+    {
+        var path = _temp.Combine("comfy.png");
+        var prompt = MediaFactory.ComfyPrompt("a blue whale, ocean, Ocean");
+        var workflow = MediaFactory.ComfyWorkflow();
+        MediaFactory.WritePng(path, 80, 80, [("prompt", prompt), ("workflow", workflow)]);
+
+        var metadata = MediaMetadataReader.Read(path);
+
+        Assert.That(metadata.ComfyPrompt, Is.EqualTo(prompt));
+        Assert.That(metadata.ComfyWorkflow, Is.EqualTo(workflow));
+        Assert.That(metadata.Generation, Is.Null);
+        Assert.That(metadata.PositivePrompt, Is.EqualTo("a blue whale, ocean, Ocean"));
+        Assert.That((metadata.Width, metadata.Height), Is.EqualTo((80, 80)));
+    }
+
+    [Test]
+    public void Read_png_with_utf8_itxt_parameters()
+    {
+        var path = _temp.Combine("itxt.png");
+        var prompt = "猫, 桜の木, Ωmega";
+        MediaFactory.WritePngWithITxt(path, 20, 10, [("parameters", MediaFactory.A1111Parameters(prompt))]);
+
+        var metadata = MediaMetadataReader.Read(path);
+
+        Assert.That(metadata.Generation?.Prompt, Is.EqualTo(prompt));
+        Assert.That(metadata.Generation?.Seed, Is.EqualTo(12345));
+    }
+
+    [Test]
+    public void Read_png_with_latin1_text_decodes_it_as_latin1()
+    {
+        // tEXt is Latin-1 by spec, and PIL (A1111, ComfyUI) writes Latin-1-encodable text this way.
+        var path = _temp.Combine("latin1.png");
+        MediaFactory.WritePng(path, 20, 10, [("parameters", MediaFactory.A1111Parameters("café crème, naïve"))]);
+
+        var metadata = MediaMetadataReader.Read(path);
+
+        Assert.That(metadata.Generation?.Prompt, Is.EqualTo("café crème, naïve"));
+    }
+
+    [Test]
+    public void Read_png_whose_text_holds_a_nul_keeps_only_the_text_before_it()
+    {
+        // MetadataExtractor reads tEXt as a NUL-terminated string: everything after the NUL,
+        // settings line included, is lost. Pinned here so a change of behaviour is noticed.
+        var path = _temp.Combine("nul.png");
+        MediaFactory.WritePng(path, 20, 10, [("parameters", MediaFactory.A1111Parameters("cat\0 sitting, window"))]);
+
+        var metadata = MediaMetadataReader.Read(path);
+
+        Assert.That(metadata.PositivePrompt, Does.StartWith("cat"));
+        Assert.That(metadata.PositivePrompt, Does.Not.Contain('\0'));
+        Assert.That((metadata.Width, metadata.Height), Is.EqualTo((20, 10)));
+    }
+
+    [Test]
+    public void Read_jpeg_exif_date_as_utc()
+    {
+        var path = _temp.Combine("exif.jpg");
+        MediaFactory.WriteJpeg(path, 120, 90, new DateTime(2021, 6, 15, 10, 30, 0));
+
+        var metadata = MediaMetadataReader.Read(path);
+
+        Assert.That(metadata.TakenAt, Is.EqualTo(new DateTimeOffset(2021, 6, 15, 10, 30, 0, TimeSpan.Zero)));
+        Assert.That((metadata.Width, metadata.Height), Is.EqualTo((120, 90)));
+        Assert.That(metadata.Generation, Is.Null);
+    }
+
+    [Test]
+    public void Read_jpeg_without_exif_has_no_date()
+    {
+        var path = _temp.Combine("upper.JPG");
+        MediaFactory.WriteJpeg(path, 64, 48, null);
+
+        var metadata = MediaMetadataReader.Read(path);
+
+        Assert.That(metadata.TakenAt, Is.Null);
+        Assert.That((metadata.Width, metadata.Height), Is.EqualTo((64, 48)));
+    }
+
+    [Test]
+    public void Read_mp4_duration_and_dimensions()
+    {
+        var path = _temp.Combine("clip.mp4");
+        MediaFactory.WriteMp4(path, 12.5);
+
+        var metadata = MediaMetadataReader.Read(path);
+
+        Assert.That(metadata.DurationSeconds, Is.EqualTo(12.5).Within(0.001));
+        Assert.That((metadata.Width, metadata.Height), Is.EqualTo((640, 360)));
+        Assert.That(metadata.TakenAt, Is.Null);
+    }
+
+    [Test]
+    public void Read_mp4_with_other_dimensions()
+    {
+        var path = _temp.Combine("portrait.mp4");
+        MediaFactory.WriteMp4(path, 0.25, 1080, 1920);
+
+        var metadata = MediaMetadataReader.Read(path);
+
+        Assert.That(metadata.DurationSeconds, Is.EqualTo(0.25).Within(0.001));
+        Assert.That((metadata.Width, metadata.Height), Is.EqualTo((1080, 1920)));
+    }
+
+    [Test]
+    public void Read_corrupt_png_throws_or_yields_no_dimensions()
+    {
+        var path = _temp.Combine("corrupt.png");
+        MediaFactory.WriteCorruptPng(path);
+
+        MediaMetadata? metadata = null;
+        try
+        {
+            metadata = MediaMetadataReader.Read(path);
+        }
+        catch (Exception ex) when (ex is IOException or MetadataExtractor.ImageProcessingException)
+        {
+            Assert.Pass($"threw {ex.GetType().Name}: {ex.Message}");
+        }
+
+        Assert.That(metadata.Width, Is.Null);
+        Assert.That(metadata.Height, Is.Null);
+    }
+
+    [Test]
+    public void Read_zero_byte_file_throws()
+    {
+        var path = _temp.Combine("zero.png");
+        MediaFactory.WriteZeroByte(path);
+
+        Assert.That(() => MediaMetadataReader.Read(path), Throws.InstanceOf<MetadataExtractor.ImageProcessingException>().Or.InstanceOf<IOException>());
+    }
+
+    [Test]
+    public void Read_truncated_jpeg_still_has_its_header_dimensions()
+    {
+        var path = _temp.Combine("truncated.jpg");
+        MediaFactory.WriteTruncatedJpeg(path);
+
+        var metadata = MediaMetadataReader.Read(path);
+
+        Assert.That((metadata.Width, metadata.Height), Is.EqualTo((256, 256)));
+    }
+}
