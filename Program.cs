@@ -51,6 +51,7 @@ app.MapIngestApi();
 app.MapProgressApi();
 app.MapMediaApi();
 app.MapRazorPages();
+app.MapGet("/ingest-v2", () => TypedResults.LocalRedirect("/", permanent: true)).ExcludeFromDescription();
 app.MapHealthChecks("/healthz", new Microsoft.AspNetCore.Diagnostics.HealthChecks.HealthCheckOptions { ResponseWriter = HealthReportWriter.WriteAsync });
 
 app.Run();
