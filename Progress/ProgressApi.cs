@@ -146,6 +146,7 @@ public static class ProgressApi
         }
 
         var first = true;
+        var lastSent = 0L;
         while (true)
         {
             var wait = Remaining(deadline, time, options.HeartbeatInterval);
@@ -167,7 +168,15 @@ public static class ProgressApi
                 yield break;
             }
 
+            // Coalesce bursts: within MinEventInterval of the last event, wait and send the newest state
+            // instead. A final state is never held back.
+            if (!update.Snapshot.Status.IsTerminal() && await PaceAsync(lastSent, options.MinEventInterval, time, cancellationToken))
+            {
+                update = registry.Get(sessionId) is { } newer && newer.Snapshot.Seq > update.Snapshot.Seq ? newer : update;
+            }
+
             yield return Item(update, first ? retry : null);
+            lastSent = time.GetTimestamp();
             first = false;
             afterSeq = update.Snapshot.Seq;
             if (update.Snapshot.Status.IsTerminal())
@@ -200,6 +209,7 @@ public static class ProgressApi
         var sent = new Dictionary<string, long>(StringComparer.Ordinal);
         var first = true;
         var firstScan = true;
+        var lastSent = 0L;
         var observed = -1L;
 
         while (true)
@@ -220,6 +230,11 @@ public static class ProgressApi
                 }
             }
 
+            if (!firstScan)
+            {
+                await PaceAsync(lastSent, options.MinEventInterval, time, cancellationToken);
+            }
+
             // Read the version before scanning: a publish racing with the scan wakes the next wait.
             // A session not sent yet goes out if it changed after the resume point; then its seq decides.
             observed = registry.Version;
@@ -234,6 +249,7 @@ public static class ProgressApi
             {
                 sent[update.Snapshot.SessionId] = update.Snapshot.Seq;
                 yield return Item(update, first ? retry : null, update.Version);
+                lastSent = time.GetTimestamp();
                 first = false;
             }
 
@@ -247,6 +263,19 @@ public static class ProgressApi
                 };
             }
         }
+    }
+
+    /// <summary>Waits out the rest of <paramref name="interval"/> since <paramref name="lastSent"/>; true if it waited.</summary>
+    private static async ValueTask<bool> PaceAsync(long lastSent, TimeSpan interval, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var left = interval - time.GetElapsedTime(lastSent);
+        if (lastSent == 0 || left <= TimeSpan.Zero)
+        {
+            return false;
+        }
+
+        await Task.Delay(left, time, cancellationToken);
+        return true;
     }
 
     private static SseItem<byte[]> Item(ProgressUpdate update, TimeSpan? retry, long? id = null) =>

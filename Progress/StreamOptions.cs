@@ -19,6 +19,13 @@ public sealed class StreamOptions
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
     public TimeSpan MaxLifetime { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// Least time between two events of one stream. Bursts coalesce to the newest state, so a session
+    /// that changes thousands of times a second costs each client at most 1/interval events a second.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:01")]
+    public TimeSpan MinEventInterval { get; set; } = TimeSpan.FromMilliseconds(15);
+
     /// <summary>The <c>retry:</c> hint sent to browsers.</summary>
     [Range(100, 60_000)]
     public int RetryMilliseconds { get; set; } = 1000;

@@ -2,7 +2,9 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json.Nodes;
+using IngestLite.Progress;
 using IngestLite.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace IngestLite.Tests.Integration;
 
@@ -264,6 +266,54 @@ public sealed class StreamTests
 
         await AssertStreamsReleasedAsync();
     }
+
+    [Test]
+    public async Task A_burst_of_changes_is_coalesced_never_goes_backwards_and_ends_with_the_final_state()
+    {
+        var registry = App.Services.GetRequiredService<IProgressRegistry>();
+        var id = "burst-" + Guid.NewGuid().ToString("N");
+        const int Changes = 20_000;
+        registry.Publish(Synthetic(id, 0, SessionStatus.Processing));
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        using var response = await SseReader.OpenAsync(_http, $"api/ingest/stream/{id}", null, cts.Token);
+        var events = new List<ReceivedEvent>();
+        var firstArrived = new TaskCompletionSource();
+        var reader = Task.Run(async () =>
+        {
+            await foreach (var e in SseReader.ReadAsync(response, cts.Token))
+            {
+                events.Add(e);
+                firstArrived.TrySetResult();
+            }
+        });
+        await firstArrived.Task.WaitAsync(cts.Token);
+
+        var clock = Stopwatch.StartNew();
+        for (var seq = 1; seq <= Changes; seq++)
+        {
+            registry.Publish(Synthetic(id, seq, SessionStatus.Processing));
+            if (seq % 500 == 0)
+            {
+                await Task.Delay(5);
+            }
+        }
+
+        registry.Publish(Synthetic(id, Changes + 1, SessionStatus.Completed));
+        clock.Stop();
+        await reader.WaitAsync(cts.Token);
+        registry.Remove(id);
+
+        var seqs = events.Select(e => long.Parse(e.Id!)).ToList();
+        TestContext.Out.WriteLine($"{Changes} changes in {clock.ElapsedMilliseconds} ms reached the client as {events.Count} events");
+        Assert.That(seqs, Is.Ordered.Ascending.And.Unique, "coalescing never goes backwards");
+        Assert.That(events[^1].Type, Is.EqualTo("done"));
+        Assert.That(seqs[^1], Is.EqualTo(Changes + 1), "the final state is never dropped");
+        var bound = (clock.Elapsed.TotalSeconds * 1000 / 15) + 10;
+        Assert.That(events.Count, Is.LessThanOrEqualTo(bound), "at most one event per MinEventInterval (15 ms)");
+    }
+
+    private static ProgressSnapshot Synthetic(string id, long seq, SessionStatus status) =>
+        new(id, status, 0, 1, "f.png", "hash", 0, DateTimeOffset.UtcNow, null, SessionStats.Empty, [], [], seq, DateTimeOffset.UtcNow, 0, null);
 
     private async Task<TimeSpan> TimeRunAsync(object parameters)
     {

@@ -1,0 +1,48 @@
+using IngestLite.Tests.Support;
+
+namespace IngestLite.Tests.Integration;
+
+/// <summary>Streams are closed after Stream:MaxLifetime; a client that reconnects with Last-Event-ID loses nothing.</summary>
+public sealed class StreamLifetimeTests
+{
+    [Test]
+    public async Task A_stream_closed_for_age_resumes_with_Last_Event_ID_and_reaches_done()
+    {
+        var work = Path.Combine(Path.GetTempPath(), "ingestlite-lifetime-" + Guid.NewGuid().ToString("N")[..8]);
+        try
+        {
+            for (var i = 0; i < 30; i++)
+            {
+                MediaFactory.WritePng(Path.Combine(work, "media", "run", $"img-{i:D3}.png"), 16, 16, null, seed: (byte)i);
+            }
+
+            using var app = await ChildApp.StartAsync(work, new Dictionary<string, string>
+            {
+                ["Ingest:MaxFilesPerSecond"] = "10",
+                ["Stream:MaxLifetime"] = "00:00:01",
+            });
+            using var http = app.CreateClient();
+            var id = await new IngestClient(http).StartAsync(new { directory = "run" });
+
+            var connections = 0;
+            string? lastId = null;
+            var all = new List<ReceivedEvent>();
+            while (all.Count == 0 || all[^1].Type != "done")
+            {
+                Assert.That(++connections, Is.LessThan(20), "the stream never reached done");
+                var events = await SseReader.ReadAllAsync(http, $"api/ingest/stream/{id}", lastId, TimeSpan.FromSeconds(10));
+                all.AddRange(events.Where(e => e.Id is not null));
+                lastId = all.Count > 0 ? all[^1].Id : null;
+            }
+
+            var seqs = all.Select(e => long.Parse(e.Id!)).ToList();
+            Assert.That(connections, Is.GreaterThanOrEqualTo(2), "a 3 s run outlives a 1 s stream");
+            Assert.That(seqs, Is.Ordered.Ascending.And.Unique, "no state is repeated across reconnects");
+            Assert.That(IngestClient.Parse(all[^1].Data)["processed_files"]!.GetValue<int>(), Is.EqualTo(30));
+        }
+        finally
+        {
+            TestSuite.TryDelete(work);
+        }
+    }
+}
