@@ -14,7 +14,7 @@ public sealed record FileOutcome(MediaRecord? Media, SessionFileResult Result, F
 /// Runs the per-file stages: stat, hash, metadata, keywords, score, phash. Required stages
 /// (stat, hash) fail the file; optional ones only add a warning. Knows nothing of HTTP or SQL.
 /// </summary>
-public sealed partial class FileProcessor(MediaRoot root, IOptions<IngestOptions> options, TimeProvider time, ILogger<FileProcessor> logger)
+public sealed partial class FileProcessor(MediaRoot root, IOptionsMonitor<IngestOptions> options, TimeProvider time, ILogger<FileProcessor> logger)
 {
     private const int HashBufferBytes = 256 * 1024;
 
@@ -158,14 +158,15 @@ public sealed partial class FileProcessor(MediaRoot root, IOptions<IngestOptions
         await using var stream = new FileStream(fullPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1, FileOptions.SequentialScan);
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var buffer = new byte[Math.Min(HashBufferBytes, Math.Max(4096, size))];
-        var large = size >= options.Value.LargeFileBytes;
+        var threshold = options.CurrentValue.LargeFileBytes;
+        var large = size >= threshold;
         long done = 0, lastReported = 0;
         int read;
         while ((read = await stream.ReadAsync(buffer, cancellationToken)) > 0)
         {
             hash.AppendData(buffer, 0, read);
             done += read;
-            if (large && done - lastReported >= options.Value.LargeFileBytes / 8)
+            if (large && done - lastReported >= Math.Max(threshold / 8, HashBufferBytes))
             {
                 lastReported = done;
                 progress.SetStage(relative, "hash", done, size);
