@@ -46,9 +46,10 @@ app.UseHangfireDashboard("/hangfire", new DashboardOptions
     DisplayStorageConnectionString = false,
 });
 
-// The API: commands and history, progress (polling and streams), catalog search; then the pages.
+// The API: commands and history, progress (polling and streams), per-file results, catalog search; then the pages.
 app.MapIngestApi();
 app.MapProgressApi();
+app.MapSessionFilesApi();
 app.MapMediaApi();
 app.MapRazorPages();
 app.MapGet("/ingest-v2", () => TypedResults.LocalRedirect("/", permanent: true)).ExcludeFromDescription();

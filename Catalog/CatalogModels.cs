@@ -34,16 +34,22 @@ public static class FileStates
     public const string CommittedWithWarnings = "committed_with_warnings";
     public const string Skipped = "skipped";
     public const string Failed = "failed";
+
+    public static readonly IReadOnlyList<string> All = [Committed, CommittedWithWarnings, Skipped, Failed];
 }
 
-/// <summary>What happened to one file of a session.</summary>
+/// <summary>What happened to one file of a session; <see cref="Seq"/> is its place in processing order.</summary>
 public sealed record SessionFileResult(
     string Path,
     string State,
     string Stage,
     string? Reason,
     long Size,
-    long DurationMs);
+    long DurationMs,
+    long Seq = 0);
+
+/// <summary>Which per-file results to read: a state, text in the path, after a cursor, how many.</summary>
+public sealed record FileResultFilter(string? State, string? Text, long After, int? Limit);
 
 /// <summary>A session row: its parameters and the last snapshot saved for it.</summary>
 public sealed record SessionRecord(

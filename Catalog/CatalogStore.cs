@@ -76,12 +76,11 @@ public sealed class CatalogStore : IAsyncDisposable
         return await reader.ReadAsync(cancellationToken) ? ReadSession(reader) : null;
     }
 
-    /// <summary>Creates a session with its discovered files (pending) and skipped files, in one transaction.</summary>
-    public Task CreateSessionAsync(
-        SessionRecord session,
-        IReadOnlyList<DiscoveredFile> files,
-        IReadOnlyList<DiscoveredFile> skipped,
-        CancellationToken cancellationToken) =>
+    /// <summary>
+    /// Creates a session with its discovery, in one transaction: skipped files and unlistable folders
+    /// get their final result at once (in that order), files to ingest are pending.
+    /// </summary>
+    public Task CreateSessionAsync(SessionRecord session, DiscoveryResult discovery, CancellationToken cancellationToken) =>
         WriteAsync(async (connection, transaction, ct) =>
         {
             await using (var insert = connection.CreateCommand())
@@ -100,30 +99,46 @@ public sealed class CatalogStore : IAsyncDisposable
             await using var file = connection.CreateCommand();
             file.Transaction = transaction;
             file.CommandText = """
-                INSERT INTO session_files(session_id, ord, path, size, mtime, state, stage, done_seq)
-                VALUES($session, $ord, $path, $size, $mtime, $state, $stage, $done)
+                INSERT INTO session_files(session_id, ord, path, size, mtime, state, stage, reason, duration_ms, done_seq)
+                VALUES($session, $ord, $path, $size, $mtime, $state, $stage, $reason, 0, $done)
                 """;
-            var pSession = file.Parameters.Add("$session", SqliteType.Text);
+            file.Parameters.AddWithValue("$session", session.Id);
             var pOrd = file.Parameters.Add("$ord", SqliteType.Integer);
             var pPath = file.Parameters.Add("$path", SqliteType.Text);
             var pSize = file.Parameters.Add("$size", SqliteType.Integer);
             var pMtime = file.Parameters.Add("$mtime", SqliteType.Integer);
             var pState = file.Parameters.Add("$state", SqliteType.Text);
             var pStage = file.Parameters.Add("$stage", SqliteType.Text);
+            var pReason = file.Parameters.Add("$reason", SqliteType.Text);
             var pDone = file.Parameters.Add("$done", SqliteType.Integer);
-            pSession.Value = session.Id;
             var ord = 0;
             var done = 0;
-            foreach (var (item, isSkipped) in skipped.Select(s => (s, true)).Concat(files.Select(f => (f, false))))
+            async Task AddAsync(string path, long size, long mtime, string? state, string? reason)
             {
                 pOrd.Value = ++ord;
-                pPath.Value = item.Path;
-                pSize.Value = item.Size;
-                pMtime.Value = item.ModifiedAt.ToUnixTimeMilliseconds();
-                pState.Value = isSkipped ? FileStates.Skipped : DBNull.Value;
-                pStage.Value = isSkipped ? "discover" : DBNull.Value;
-                pDone.Value = isSkipped ? ++done : DBNull.Value;
+                pPath.Value = Clean(path);
+                pSize.Value = size;
+                pMtime.Value = mtime;
+                pState.Value = (object?)state ?? DBNull.Value;
+                pStage.Value = state is null ? DBNull.Value : "discover";
+                pReason.Value = (object?)Clean(reason) ?? DBNull.Value;
+                pDone.Value = state is null ? DBNull.Value : ++done;
                 await file.ExecuteNonQueryAsync(ct);
+            }
+
+            foreach (var skipped in discovery.Skipped)
+            {
+                await AddAsync(skipped.Path, skipped.Size, skipped.ModifiedAt.ToUnixTimeMilliseconds(), FileStates.Skipped, "unchanged since it was catalogued");
+            }
+
+            foreach (var problem in discovery.Problems)
+            {
+                await AddAsync(problem.Path, 0, 0, FileStates.Failed, problem.Message);
+            }
+
+            foreach (var pending in discovery.Files)
+            {
+                await AddAsync(pending.Path, pending.Size, pending.ModifiedAt.ToUnixTimeMilliseconds(), null, null);
             }
         }, cancellationToken);
 
@@ -189,29 +204,59 @@ public sealed class CatalogStore : IAsyncDisposable
         }, cancellationToken);
 
     /// <summary>Per-file results of a session, in processing order.</summary>
-    public async Task<IReadOnlyList<SessionFileResult>> FileResultsAsync(string sessionId, string? state, int limit, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<SessionFileResult>> FileResultsAsync(string sessionId, string? state, int limit, CancellationToken cancellationToken) =>
+        await QueryFileResultsAsync(sessionId, new FileResultFilter(state, null, 0, limit), cancellationToken).ToListAsync(cancellationToken);
+
+    /// <summary>
+    /// Streams per-file results after a cursor (the processing order, <see cref="SessionFileResult.Seq"/>),
+    /// filtered by state and path text. Results are written in that order by the single writer, so a reader
+    /// never sees a gap behind its cursor.
+    /// </summary>
+    public async IAsyncEnumerable<SessionFileResult> QueryFileResultsAsync(
+        string sessionId, FileResultFilter filter, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await using var connection = await OpenReadAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = """
-            SELECT path, state, stage, reason, size, duration_ms FROM session_files
-            WHERE session_id = $id AND state IS NOT NULL AND ($state IS NULL OR state = $state)
+            SELECT path, state, stage, reason, size, duration_ms, done_seq FROM session_files
+            WHERE session_id = $id AND done_seq > $after AND ($state IS NULL OR state = $state)
+              AND ($like IS NULL OR path LIKE $like ESCAPE '\')
             ORDER BY done_seq LIMIT $limit
             """;
         command.Parameters.AddWithValue("$id", sessionId);
-        command.Parameters.AddWithValue("$state", (object?)state ?? DBNull.Value);
-        command.Parameters.AddWithValue("$limit", limit);
-        var results = new List<SessionFileResult>();
+        command.Parameters.AddWithValue("$after", filter.After);
+        command.Parameters.AddWithValue("$state", (object?)filter.State ?? DBNull.Value);
+        command.Parameters.AddWithValue("$like", string.IsNullOrEmpty(filter.Text) ? DBNull.Value : "%" + EscapeLike(filter.Text) + "%");
+        command.Parameters.AddWithValue("$limit", filter.Limit ?? -1);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            results.Add(new SessionFileResult(
+            yield return new SessionFileResult(
                 reader.GetString(0), reader.GetString(1), reader.IsDBNull(2) ? "" : reader.GetString(2),
                 reader.IsDBNull(3) ? null : reader.GetString(3), reader.IsDBNull(4) ? 0 : reader.GetInt64(4),
-                reader.IsDBNull(5) ? 0 : reader.GetInt64(5)));
+                reader.IsDBNull(5) ? 0 : reader.GetInt64(5), reader.GetInt64(6));
+        }
+    }
+
+    /// <summary>How many results a session has in each state; failures at discovery (no file to process) also count under "discover".</summary>
+    public async Task<IReadOnlyDictionary<string, int>> CountFileStatesAsync(string sessionId, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenReadAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT state, COUNT(*) FROM session_files WHERE session_id = $id AND state IS NOT NULL GROUP BY state
+            UNION ALL
+            SELECT 'discover', COUNT(*) FROM session_files WHERE session_id = $id AND state = 'failed' AND stage = 'discover'
+            """;
+        command.Parameters.AddWithValue("$id", sessionId);
+        var counts = new Dictionary<string, int>(StringComparer.Ordinal);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            counts[reader.GetString(0)] = reader.GetInt32(1);
         }
 
-        return results;
+        return counts;
     }
 
     public Task DeleteSessionAsync(string sessionId, CancellationToken cancellationToken) =>

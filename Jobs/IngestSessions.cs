@@ -49,6 +49,34 @@ public sealed partial class IngestSessions(
             return (null, new InputError("skip_existing", $"nothing new to ingest: all {discovery.Skipped.Count} matching files are already in the catalog"));
         }
 
+        return (await CreateAsync(parameters, discovery, parentId, cancellationToken), null);
+    }
+
+    /// <summary>A new session over exactly the files that failed in <paramref name="parentId"/>, linked to it.</summary>
+    public async Task<(StartedSession? Started, InputError? Error)> RetryFailedAsync(string parentId, CancellationToken cancellationToken)
+    {
+        var record = await catalog.GetSessionAsync(parentId, cancellationToken);
+        var failed = await catalog.QueryFileResultsAsync(parentId, new FileResultFilter(FileStates.Failed, null, 0, null), cancellationToken)
+            .Where(r => r.Stage != "discover")
+            .ToListAsync(cancellationToken);
+        if (record is null || failed.Count == 0)
+        {
+            return (null, new InputError("session_id", "this session has no failed files to retry"));
+        }
+
+        var parameters = JsonSerializer.Deserialize<IngestParameters>(record.ParametersJson, ProgressJson.Options)! with { SkipExisting = false, MaxFiles = null };
+        var files = failed.Select(r =>
+        {
+            var info = new FileInfo(root.ToFull(r.Path));
+            return info.Exists
+                ? new DiscoveredFile(r.Path, info.Length, new DateTimeOffset(info.LastWriteTimeUtc, TimeSpan.Zero))
+                : new DiscoveredFile(r.Path, 0, DateTimeOffset.UnixEpoch);
+        }).ToList();
+        return (await CreateAsync(parameters, new DiscoveryResult(files, [], []), parentId, cancellationToken), null);
+    }
+
+    private async Task<StartedSession> CreateAsync(IngestParameters parameters, DiscoveryResult discovery, string? parentId, CancellationToken cancellationToken)
+    {
         var id = Guid.CreateVersion7().ToString("N");
         var now = time.GetUtcNow();
         var totalDiscovered = discovery.Files.Count + discovery.Skipped.Count + discovery.Problems.Count;
@@ -69,11 +97,11 @@ public sealed partial class IngestSessions(
         var first = progress.Current;
         await catalog.CreateSessionAsync(
             new SessionRecord(id, JsonSerializer.Serialize(parameters, ProgressJson.Options), "starting", now, JsonSerializer.Serialize(first, ProgressJson.Options), parentId),
-            discovery.Files, discovery.Skipped, cancellationToken);
+            discovery, cancellationToken);
         registry.Publish(first);
         jobs.Enqueue<IngestJob>(job => job.RunAsync(id, CancellationToken.None));
         LogStarted(logger, id, discovery.Files.Count, discovery.Skipped.Count);
-        return (new StartedSession(id, discovery.Files.Count, totalDiscovered, discovery.Skipped.Count), null);
+        return new StartedSession(id, discovery.Files.Count, totalDiscovered, discovery.Skipped.Count);
     }
 
     /// <summary>The live snapshot, else the last one saved in the catalog.</summary>

@@ -27,10 +27,11 @@ public sealed partial class SessionLifecycle(
         foreach (var stale in await catalog.ListSessionsAsync(int.MaxValue, runningOnly: true, cancellationToken))
         {
             var snapshot = JsonSerializer.Deserialize<ProgressSnapshot>(stale.SnapshotJson, ProgressJson.Options)!;
-            var counts = await catalog.FileResultsAsync(stale.Id, state: null, int.MaxValue, cancellationToken);
-            var failed = counts.Count(r => r.State == FileStates.Failed);
-            var committed = counts.Count(r => r.State is FileStates.Committed or FileStates.CommittedWithWarnings);
-            var processed = committed + failed;
+            var counts = await catalog.CountFileStatesAsync(stale.Id, cancellationToken);
+            var failed = counts.GetValueOrDefault(FileStates.Failed);
+            var warned = counts.GetValueOrDefault(FileStates.CommittedWithWarnings);
+            var committed = counts.GetValueOrDefault(FileStates.Committed) + warned;
+            var processed = committed + failed - counts.GetValueOrDefault("discover");
             var interrupted = snapshot with
             {
                 Status = SessionStatus.Interrupted,
@@ -47,8 +48,8 @@ public sealed partial class SessionLifecycle(
                 {
                     ProcessedFiles = processed,
                     CommittedFiles = committed,
-                    Errors = failed + snapshot.ErrorDetails.Count(e => e.Stage == "discover"),
-                    Warnings = counts.Count(r => r.State == FileStates.CommittedWithWarnings),
+                    Errors = failed,
+                    Warnings = warned,
                 },
             };
             await catalog.SaveSnapshotAsync(stale.Id, "interrupted", JsonSerializer.Serialize(interrupted, ProgressJson.Options), cancellationToken);
