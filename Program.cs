@@ -3,6 +3,7 @@ using Hangfire.Dashboard;
 using IngestLite.Api;
 using IngestLite.Jobs;
 using IngestLite.Progress;
+using IngestLite.Security;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -34,7 +35,8 @@ builder.Services.AddRazorPages();
 
 var app = builder.Build();
 
-// Errors become ProblemDetails; static files and pages for the UI.
+// Security headers on every response (CSP, nosniff); errors become ProblemDetails; static files for the UI.
+app.UseSecurityHeaders("/hangfire");
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseStaticFiles();
