@@ -41,7 +41,7 @@ public sealed partial class FileProcessor(MediaRoot root, IOptionsMonitor<Ingest
             {
                 stage = "metadata";
                 progress.SetStage(file.Path, stage);
-                metadata = Optional(stage, warnings, () => MediaMetadataReader.Read(info.FullName));
+                metadata = Optional(stage, warnings, () => ReadMetadata(info.FullName, kind));
             }
 
             PromptKeywords? keywords = null;
@@ -183,7 +183,7 @@ public sealed partial class FileProcessor(MediaRoot root, IOptionsMonitor<Ingest
         {
             return read();
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex) when (ex is not (OperationCanceledException or CorruptMediaException))
         {
             warnings.Add($"{stage}: {Reason(ex)}");
             LogOptionalStageFailed(logger, stage, ex.Message);
@@ -203,6 +203,24 @@ public sealed partial class FileProcessor(MediaRoot root, IOptionsMonitor<Ingest
             LogOptionalStageFailed(logger, stage, ex.Message);
             return null;
         }
+    }
+
+    /// <summary>Images are checked by their decoder later; a video has no other reader, so unreadable metadata fails it.</summary>
+    private static MediaMetadata ReadMetadata(string fullPath, string kind)
+    {
+        MediaMetadata metadata;
+        try
+        {
+            metadata = MediaMetadataReader.Read(fullPath);
+        }
+        catch (Exception ex) when (kind == "video" && ex is not OperationCanceledException)
+        {
+            throw new CorruptMediaException($"not a readable video: {ex.Message}");
+        }
+
+        return kind == "video" && metadata.DurationSeconds is null && metadata.Width is null
+            ? throw new CorruptMediaException("not a readable video: no movie header found")
+            : metadata;
     }
 
     /// <summary>A file whose content no reader accepts; fails the file even in an optional stage.</summary>

@@ -39,8 +39,8 @@ public sealed partial class IngestJob(
         }
 
         var parameters = JsonSerializer.Deserialize<IngestParameters>(record.ParametersJson, ProgressJson.Options)!;
-        using var run = control.Begin(sessionId, cancellationToken);
         var progress = new SessionProgress(snapshot, registry, time);
+        using var run = control.Begin(sessionId, progress, cancellationToken);
         SessionStatus final;
         string? message = null;
         try
@@ -56,7 +56,7 @@ public sealed partial class IngestJob(
             await Parallel.ForEachAsync(pending, parallel, async (item, token) =>
             {
                 await pacer.WaitAsync(token);
-                var outcome = await processor.ProcessAsync(item.File, parameters, progress, token);
+                var outcome = await ProcessWithTimeoutAsync(sessionId, item.File, parameters, progress, settings.FileTimeout, token);
                 outcome = await CommitAsync(sessionId, item.Ord, outcome, token);
                 progress.FileFinished(outcome.Tally, outcome.Error);
             });
@@ -90,6 +90,33 @@ public sealed partial class IngestJob(
         }
     }
 
+    /// <summary>
+    /// Runs one file's stages with a deadline. The stages include synchronous decoders that cannot be
+    /// cancelled, so a hung file is abandoned (its token cancelled) and recorded as timed out.
+    /// </summary>
+    private async Task<FileOutcome> ProcessWithTimeoutAsync(
+        string sessionId, DiscoveredFile file, IngestParameters parameters, SessionProgress progress, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var started = time.GetTimestamp();
+        var perFile = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var work = Task.Run(() => processor.ProcessAsync(file, parameters, progress, perFile.Token), CancellationToken.None);
+        try
+        {
+            return await work.WaitAsync(timeout, time, cancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            await perFile.CancelAsync();
+            LogFileTimedOut(logger, sessionId, file.Path, timeout.TotalSeconds);
+            return processor.Failed(file.Path, "timeout", $"no result after {timeout.TotalSeconds:0.###} s; the file was abandoned", file.Size, started);
+        }
+        finally
+        {
+            // Dispose only once the abandoned work is done with the token.
+            _ = work.ContinueWith(static (_, state) => ((CancellationTokenSource)state!).Dispose(), perFile, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+    }
+
     private async Task<FileOutcome> CommitAsync(string sessionId, long ord, FileOutcome outcome, CancellationToken cancellationToken)
     {
         try
@@ -112,6 +139,9 @@ public sealed partial class IngestJob(
 
     private Task SaveAsync(string sessionId, ProgressSnapshot snapshot, CancellationToken cancellationToken) =>
         catalog.SaveSnapshotAsync(sessionId, JsonNamingPolicy.SnakeCaseLower.ConvertName(snapshot.Status.ToString()), JsonSerializer.Serialize(snapshot, ProgressJson.Options), cancellationToken);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: {File} gave no result after {Seconds} s and was abandoned")]
+    private static partial void LogFileTimedOut(ILogger logger, string sessionId, string file, double seconds);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId} no longer exists; job skipped")]
     private static partial void LogSessionGone(ILogger logger, string sessionId);

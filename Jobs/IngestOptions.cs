@@ -30,6 +30,14 @@ public sealed class IngestOptions
     /// <summary>Files above this size report their hashing progress in bytes.</summary>
     [Range(1, long.MaxValue)]
     public long LargeFileBytes { get; set; } = 16 * 1024 * 1024;
+
+    /// <summary>A file still unfinished after this long fails with a timeout; the run moves on.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.001", "1.00:00:00")]
+    public TimeSpan FileTimeout { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>A running session with no change for this long is marked stalled by the watchdog.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "1.00:00:00")]
+    public TimeSpan StallTimeout { get; set; } = TimeSpan.FromMinutes(1);
 }
 
 /// <summary>Cross-field checks with messages a person can act on.</summary>

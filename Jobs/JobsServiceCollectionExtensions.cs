@@ -28,6 +28,7 @@ public static class JobsServiceCollectionExtensions
         services.AddSingleton<IngestSessions>();
         services.AddTransient<IngestJob>();
         services.AddHostedService<SessionLifecycle>();
+        services.AddHostedService<SessionWatchdog>();
         return services;
     }
 }

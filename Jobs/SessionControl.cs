@@ -8,37 +8,34 @@ namespace IngestLite.Jobs;
 /// </summary>
 public sealed class SessionControl
 {
-    private readonly ConcurrentDictionary<string, CancellationTokenSource> _running = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, RunScope> _running = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, bool> _cancelRequested = new(StringComparer.Ordinal);
 
     public bool IsRunning(string sessionId) => _running.ContainsKey(sessionId);
 
     /// <summary>Starts tracking a job run; dispose the returned scope when the run ends.</summary>
-    public RunScope Begin(string sessionId, CancellationToken jobToken)
+    public RunScope Begin(string sessionId, SessionProgress progress, CancellationToken jobToken)
     {
-        var source = CancellationTokenSource.CreateLinkedTokenSource(jobToken);
-        _running[sessionId] = source;
+        var scope = new RunScope(this, sessionId, progress, CancellationTokenSource.CreateLinkedTokenSource(jobToken));
+        _running[sessionId] = scope;
         if (_cancelRequested.ContainsKey(sessionId))
         {
-            source.Cancel();
+            scope.Cancel();
         }
 
-        return new RunScope(this, sessionId, source);
+        return scope;
     }
+
+    /// <summary>The runs in progress, for the watchdog.</summary>
+    public IReadOnlyCollection<RunScope> Running => [.. _running.Values];
 
     /// <summary>Asks a session to stop; works before its job has started too.</summary>
     public void Cancel(string sessionId)
     {
         _cancelRequested[sessionId] = true;
-        if (_running.TryGetValue(sessionId, out var source))
+        if (_running.TryGetValue(sessionId, out var scope))
         {
-            try
-            {
-                source.Cancel();
-            }
-            catch (ObjectDisposedException)
-            {
-            }
+            scope.Cancel();
         }
     }
 
@@ -48,13 +45,26 @@ public sealed class SessionControl
     public void Reset(string sessionId) => _cancelRequested.TryRemove(sessionId, out _);
 
     /// <summary>One job run of one session.</summary>
-    public sealed class RunScope(SessionControl owner, string sessionId, CancellationTokenSource source) : IDisposable
+    public sealed class RunScope(SessionControl owner, string sessionId, SessionProgress progress, CancellationTokenSource source) : IDisposable
     {
         public CancellationToken Token => source.Token;
 
+        public SessionProgress Progress => progress;
+
+        public void Cancel()
+        {
+            try
+            {
+                source.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+            }
+        }
+
         public void Dispose()
         {
-            owner._running.TryRemove(new KeyValuePair<string, CancellationTokenSource>(sessionId, source));
+            owner._running.TryRemove(new KeyValuePair<string, RunScope>(sessionId, this));
             source.Dispose();
         }
     }

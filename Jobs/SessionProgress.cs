@@ -66,6 +66,24 @@ public sealed class SessionProgress
     public void AddError(FileError error) =>
         Update(s => WithError(s with { Stats = s.Stats with { Errors = s.Stats.Errors + 1 } }, error));
 
+    /// <summary>Flags a run that has made no progress; the next real change clears the flag.</summary>
+    public void MarkStalled(TimeSpan idle)
+    {
+        lock (_gate)
+        {
+            if (_current.Stalled || _current.Status.IsTerminal())
+            {
+                return;
+            }
+        }
+
+        Update(s => s with
+        {
+            Stalled = true,
+            Message = $"no progress for {idle.TotalSeconds:0} s (last: {s.CurrentFile ?? "none"}, stage {s.CurrentStage ?? "none"})",
+        });
+    }
+
     public ProgressSnapshot Finish(SessionStatus status, string? message = null) =>
         Update(s => s with { Status = status, EndTime = _time.GetUtcNow(), CurrentStage = null, CurrentFileBytes = null, CurrentFileSize = null, Message = message ?? s.Message });
 
@@ -90,7 +108,8 @@ public sealed class SessionProgress
     {
         lock (_gate)
         {
-            var next = change(_current);
+            // Any change but the watchdog's own clears a stall.
+            var next = change(_current.Stalled ? _current with { Stalled = false, Message = null } : _current);
             var total = next.TotalFiles;
             var processed = next.ProcessedFiles;
             var elapsed = _time.GetElapsedTime(_runStartTimestamp).TotalSeconds;

@@ -65,4 +65,5 @@ public sealed record ProgressSnapshot(
     long? CurrentFileBytes = null,
     long? CurrentFileSize = null,
     string? Message = null,
-    string? ParentSessionId = null);
+    string? ParentSessionId = null,
+    bool Stalled = false);

@@ -1,0 +1,139 @@
+using IngestLite.Tests.Support;
+using Microsoft.Data.Sqlite;
+
+namespace IngestLite.Tests.Integration;
+
+/// <summary>Hangs, stalls, odd names, garbage media and an unavailable catalog: the run ends, clearly.</summary>
+public sealed class ReliabilityTests
+{
+    private static AppHost App => TestSuite.App;
+
+    private HttpClient _http = null!;
+    private IngestClient _api = null!;
+    private string _folder = null!;
+
+    [SetUp]
+    public void SetUp()
+    {
+        _http = App.CreateRealClient();
+        _api = new IngestClient(_http);
+        _folder = "r-" + Guid.NewGuid().ToString("N")[..8];
+        Directory.CreateDirectory(Path.Combine(App.MediaRoot, _folder));
+    }
+
+    [TearDown]
+    public void TearDown()
+    {
+        App.SetSetting("Ingest:MaxFilesPerSecond", null);
+        App.SetSetting("Ingest:FileTimeout", "00:02:00");
+        App.SetSetting("Ingest:StallTimeout", "00:01:00");
+        _http.Dispose();
+    }
+
+    [Test]
+    public async Task A_file_that_takes_too_long_fails_with_a_timeout_and_the_run_ends()
+    {
+        MediaFactory.WritePng(Path.Combine(App.MediaRoot, _folder, "huge.png"), 16, 16, [("comment", new string('x', 30_000_000))], seed: 1);
+        App.SetSetting("Ingest:FileTimeout", "00:00:00.001");
+        var status = await _api.WaitForEndAsync(await _api.StartAsync(new { directory = _folder }), TimeSpan.FromSeconds(30));
+
+        Assert.That(status["status"]!.GetValue<string>(), Is.EqualTo("completed"));
+        var error = status["error_details"]!.AsArray().Single()!;
+        Assert.That(error["stage"]!.GetValue<string>(), Is.EqualTo("timeout"));
+        Assert.That(error["message"]!.GetValue<string>(), Does.Contain("abandoned"));
+    }
+
+    [Test]
+    public async Task The_watchdog_marks_a_session_without_progress_as_stalled_and_progress_clears_it()
+    {
+        IngestApiTests.WritePngs(_folder, 3);
+        App.SetSetting("Ingest:MaxFilesPerSecond", "0.8");
+        App.SetSetting("Ingest:StallTimeout", "00:00:00.300");
+        var id = await _api.StartAsync(new { directory = _folder });
+
+        var stalled = await _api.WaitUntilAsync(id, s => s["stalled"]?.GetValue<bool>() == true, TimeSpan.FromSeconds(10));
+        Assert.That(stalled["message"]!.GetValue<string>(), Does.Contain("no progress for"));
+        var done = await _api.WaitForEndAsync(id);
+        Assert.That(done["status"]!.GetValue<string>(), Is.EqualTo("completed"));
+        Assert.That(done["stalled"]!.GetValue<bool>(), Is.False, "a real change clears the stall");
+    }
+
+    [Test]
+    public async Task Long_unicode_and_markup_names_are_ingested_intact()
+    {
+        var names = new[]
+        {
+            new string('n', 240) + ".png",
+            "日本語の写真 🦊.png",
+            "<img src=x onerror=alert(1)>.png",
+            "tab\tand\u00a0nbsp.png",
+        };
+        for (var i = 0; i < names.Length; i++)
+        {
+            MediaFactory.WritePng(Path.Combine(App.MediaRoot, _folder, names[i]), 8, 8, seed: (byte)i);
+        }
+
+        var status = await _api.WaitForEndAsync(await _api.StartAsync(new { directory = _folder }));
+        Assert.That(IngestClient.Int(status, "stats.committed_files"), Is.EqualTo(names.Length), status.ToJsonString());
+        var hits = IngestClient.Parse(await _http.GetStringAsync($"api/media?q={Uri.EscapeDataString(_folder)}&limit=100"));
+        Assert.That(hits["items"]!.AsArray().Select(h => h!["path"]!.GetValue<string>()), Is.EquivalentTo(names.Select(n => $"{_folder}/{n}")));
+    }
+
+    [Test]
+    public async Task Garbage_video_and_malformed_exif_are_per_file_results()
+    {
+        var dir = Path.Combine(App.MediaRoot, _folder);
+        File.WriteAllBytes(Path.Combine(dir, "garbage.mp4"), [0, 0, 0, 16, (byte)'f', (byte)'t', (byte)'y', (byte)'p', .. new byte[64].Select((_, i) => (byte)(i * 37))]);
+        MediaFactory.WriteJpeg(Path.Combine(dir, "exif.jpg"), 16, 16, new DateTime(2020, 1, 1), seed: 2);
+        var exif = File.ReadAllBytes(Path.Combine(dir, "exif.jpg"));
+        var tiff = exif.AsSpan().IndexOf("II*\0"u8);
+        exif.AsSpan(tiff + 8, 24).Fill(0xFF);
+        File.WriteAllBytes(Path.Combine(dir, "bad-exif.jpg"), exif);
+        MediaFactory.WriteMp4(Path.Combine(dir, "good.mp4"), 3);
+
+        var status = await _api.WaitForEndAsync(await _api.StartAsync(new { directory = _folder }));
+        var files = IngestClient.Parse(await _http.GetStringAsync($"api/ingest/session/{status["session_id"]!.GetValue<string>()}/files"))["items"]!.AsArray();
+        string StateOf(string name) => files.Single(f => f!["path"]!.GetValue<string>().EndsWith(name, StringComparison.Ordinal))!["state"]!.GetValue<string>();
+
+        Assert.That(StateOf("garbage.mp4"), Is.EqualTo("failed"));
+        Assert.That(StateOf("good.mp4"), Is.EqualTo("committed"));
+        Assert.That(StateOf("bad-exif.jpg"), Does.StartWith("committed"), "broken EXIF loses metadata, not the file");
+        Assert.That(IngestClient.Int(status, "stats.committed_files") + IngestClient.Int(status, "stats.errors"), Is.EqualTo(4));
+    }
+
+    [Test]
+    public async Task A_locked_catalog_fails_the_run_once_with_a_clear_message()
+    {
+        var work = Path.Combine(Path.GetTempPath(), "ingestlite-locked-" + Guid.NewGuid().ToString("N")[..8]);
+        try
+        {
+            for (var i = 0; i < 20; i++)
+            {
+                MediaFactory.WritePng(Path.Combine(work, "media", "run", $"img-{i:D2}.png"), 8, 8, seed: (byte)i);
+            }
+
+            using var app = await ChildApp.StartAsync(work, new Dictionary<string, string> { ["Ingest:MaxFilesPerSecond"] = "10" });
+            using var http = app.CreateClient();
+            var api = new IngestClient(http);
+            var id = await api.StartAsync(new { directory = "run" });
+            await api.WaitUntilAsync(id, s => IngestClient.Int(s, "processed_files") >= 2);
+
+            await using var blocker = new SqliteConnection($"Data Source={Path.Combine(work, "data", "catalog.db")}");
+            await blocker.OpenAsync();
+            await using (var begin = blocker.CreateCommand())
+            {
+                begin.CommandText = "BEGIN EXCLUSIVE";
+                await begin.ExecuteNonQueryAsync();
+            }
+
+            var status = await api.WaitForEndAsync(id, TimeSpan.FromSeconds(40));
+            Assert.That(status["status"]!.GetValue<string>(), Is.EqualTo("error"));
+            Assert.That(status["message"]!.GetValue<string>(), Does.Contain("catalog unavailable"));
+            Assert.That(IngestClient.Int(status, "stats.errors"), Is.LessThanOrEqualTo(2), "no torrent of per-file errors");
+        }
+        finally
+        {
+            TestSuite.TryDelete(work);
+        }
+    }
+}
