@@ -18,6 +18,7 @@ public sealed class CatalogStore : IAsyncDisposable
     private readonly string _connectionString;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly TimeProvider _time;
+    private readonly Dictionary<string, SqliteCommand> _statements = new(StringComparer.Ordinal);
     private SqliteConnection? _writer;
 
     public CatalogStore(IOptions<IngestOptions> options, TimeProvider time)
@@ -186,13 +187,11 @@ public sealed class CatalogStore : IAsyncDisposable
                 await UpsertMediaAsync(connection, transaction, sessionId, media, ct);
             }
 
-            await using var command = connection.CreateCommand();
-            command.Transaction = transaction;
-            command.CommandText = """
+            var command = Statement(transaction, """
                 UPDATE session_files SET state = $state, stage = $stage, reason = $reason, size = $size, duration_ms = $ms,
                     done_seq = (SELECT COALESCE(MAX(done_seq), 0) + 1 FROM session_files WHERE session_id = $session)
                 WHERE session_id = $session AND ord = $ord
-                """;
+                """);
             command.Parameters.AddWithValue("$session", sessionId);
             command.Parameters.AddWithValue("$ord", ord);
             command.Parameters.AddWithValue("$state", result.State);
@@ -388,6 +387,12 @@ public sealed class CatalogStore : IAsyncDisposable
         catch (SqliteException)
         {
             // A broken writer (disk full, file replaced) is reopened on the next write.
+            foreach (var statement in _statements.Values)
+            {
+                await statement.DisposeAsync();
+            }
+
+            _statements.Clear();
             if (_writer is not null)
             {
                 await _writer.DisposeAsync();
@@ -400,6 +405,24 @@ public sealed class CatalogStore : IAsyncDisposable
         {
             _writeLock.Release();
         }
+    }
+
+    /// <summary>
+    /// A writer statement, prepared once and reused for every file (parsing SQL per file costs more than
+    /// running it). Only the holder of the write lock calls this.
+    /// </summary>
+    private SqliteCommand Statement(SqliteTransaction transaction, string sql)
+    {
+        if (!_statements.TryGetValue(sql, out var command))
+        {
+            command = _writer!.CreateCommand();
+            command.CommandText = sql;
+            _statements[sql] = command;
+        }
+
+        command.Transaction = transaction;
+        command.Parameters.Clear();
+        return command;
     }
 
     private async Task<SqliteConnection> OpenWriterAsync(CancellationToken cancellationToken)
@@ -429,10 +452,8 @@ public sealed class CatalogStore : IAsyncDisposable
     private async Task UpsertMediaAsync(SqliteConnection connection, SqliteTransaction transaction, string sessionId, MediaRecord media, CancellationToken cancellationToken)
     {
         long id;
-        await using (var upsert = connection.CreateCommand())
         {
-            upsert.Transaction = transaction;
-            upsert.CommandText = """
+            var upsert = Statement(transaction, """
                 INSERT INTO media(path, dir, name, size, mtime, kind, sha256, width, height, taken_at, duration_seconds,
                     prompt, negative_prompt, steps, sampler, cfg_scale, seed, model, comfy_prompt, comfy_workflow, loras,
                     score, phash, ingested_at, session_id)
@@ -449,7 +470,7 @@ public sealed class CatalogStore : IAsyncDisposable
                     score = excluded.score, phash = excluded.phash, ingested_at = excluded.ingested_at,
                     session_id = excluded.session_id
                 RETURNING id
-                """;
+                """);
             var p = upsert.Parameters;
             var path = Clean(media.Path)!;
             var slash = path.LastIndexOf('/');
@@ -481,17 +502,16 @@ public sealed class CatalogStore : IAsyncDisposable
             id = Convert.ToInt64(await upsert.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
         }
 
-        await using var keywords = connection.CreateCommand();
-        keywords.Transaction = transaction;
-        keywords.CommandText = "DELETE FROM media_keywords WHERE media_id = $id";
-        keywords.Parameters.AddWithValue("$id", id);
-        await keywords.ExecuteNonQueryAsync(cancellationToken);
+        var clear = Statement(transaction, "DELETE FROM media_keywords WHERE media_id = $id");
+        clear.Parameters.AddWithValue("$id", id);
+        await clear.ExecuteNonQueryAsync(cancellationToken);
         if (media.Keywords is not { Count: > 0 })
         {
             return;
         }
 
-        keywords.CommandText = "INSERT OR IGNORE INTO media_keywords(media_id, keyword) VALUES($id, $keyword)";
+        var keywords = Statement(transaction, "INSERT OR IGNORE INTO media_keywords(media_id, keyword) VALUES($id, $keyword)");
+        keywords.Parameters.AddWithValue("$id", id);
         var keyword = keywords.Parameters.Add("$keyword", SqliteType.Text);
         foreach (var word in media.Keywords)
         {

@@ -30,18 +30,25 @@ public sealed partial class FileProcessor(MediaRoot root, IOptionsMonitor<Ingest
             var fullPath = root.ToFull(file.Path);
             var info = Stat(fullPath);
             size = info.Length;
-            var kind = await SniffKindAsync(info.FullName, cancellationToken);
+
+            // A small file is read once and every stage works on those bytes; a large one is streamed per stage.
+            var content = size < options.CurrentValue.LargeFileBytes
+                ? FileContent.InMemory(await File.ReadAllBytesAsync(info.FullName, cancellationToken))
+                : FileContent.OnDisk(info.FullName);
+            var kind = SniffKind(content);
 
             stage = "hash";
             progress.SetStage(file.Path, stage, 0, size);
-            var sha256 = await HashAsync(info.FullName, file.Path, size, progress, cancellationToken);
+            var sha256 = content.Bytes is { } bytes
+                ? Convert.ToHexStringLower(SHA256.HashData(bytes))
+                : await HashAsync(info.FullName, file.Path, size, progress, cancellationToken);
 
             MediaMetadata? metadata = null;
             if (parameters.ExtractMetadata)
             {
                 stage = "metadata";
                 progress.SetStage(file.Path, stage);
-                metadata = Optional(stage, warnings, () => ReadMetadata(info.FullName, kind));
+                metadata = Optional(stage, warnings, () => ReadMetadata(content, kind));
             }
 
             PromptKeywords? keywords = null;
@@ -67,7 +74,7 @@ public sealed partial class FileProcessor(MediaRoot root, IOptionsMonitor<Ingest
                 progress.SetStage(file.Path, stage);
                 // No decoder recognises the bytes: the file is not the image it claims to be, which fails it.
                 // A truncated but recognisable image only loses its hash (a warning).
-                phash = Optional(stage, warnings, () => PerceptualHash.Compute(info.FullName) ?? throw new CorruptMediaException("not a decodable image"));
+                phash = Optional(stage, warnings, () => PerceptualHash.Compute(content.Open()) ?? throw new CorruptMediaException("not a decodable image"));
             }
 
             stage = "commit";
@@ -126,16 +133,16 @@ public sealed partial class FileProcessor(MediaRoot root, IOptionsMonitor<Ingest
     }
 
     /// <summary>Image or video by content, not by name: a renamed text file is not media.</summary>
-    private static async Task<string> SniffKindAsync(string fullPath, CancellationToken cancellationToken)
+    private static string SniffKind(FileContent content)
     {
-        var head = new byte[16];
+        Span<byte> head = stackalloc byte[16];
         int read;
-        await using (var stream = new FileStream(fullPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1))
+        using (var stream = content.Open())
         {
-            read = await stream.ReadAtLeastAsync(head, head.Length, throwOnEndOfStream: false, cancellationToken);
+            read = stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
         }
 
-        ReadOnlySpan<byte> bytes = head.AsSpan(0, read);
+        ReadOnlySpan<byte> bytes = head[..read];
         if (bytes.StartsWith((ReadOnlySpan<byte>)[0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A]) ||
             bytes.StartsWith((ReadOnlySpan<byte>)[0xFF, 0xD8, 0xFF]) ||
             bytes.StartsWith("GIF8"u8) ||
@@ -151,6 +158,28 @@ public sealed partial class FileProcessor(MediaRoot root, IOptionsMonitor<Ingest
         }
 
         throw new InvalidDataException("content is not a recognised image or video");
+    }
+
+    /// <summary>A file's bytes: held in memory when small, otherwise opened from disk for each reader.</summary>
+    private sealed class FileContent
+    {
+        private readonly string? _path;
+
+        private FileContent(byte[]? bytes, string? path)
+        {
+            Bytes = bytes;
+            _path = path;
+        }
+
+        public byte[]? Bytes { get; }
+
+        public static FileContent InMemory(byte[] bytes) => new(bytes, null);
+
+        public static FileContent OnDisk(string path) => new(null, path);
+
+        public Stream Open() => Bytes is not null
+            ? new MemoryStream(Bytes, writable: false)
+            : new FileStream(_path!, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 64 * 1024, FileOptions.SequentialScan);
     }
 
     private async Task<string> HashAsync(string fullPath, string relative, long size, SessionProgress progress, CancellationToken cancellationToken)
@@ -206,12 +235,13 @@ public sealed partial class FileProcessor(MediaRoot root, IOptionsMonitor<Ingest
     }
 
     /// <summary>Images are checked by their decoder later; a video has no other reader, so unreadable metadata fails it.</summary>
-    private static MediaMetadata ReadMetadata(string fullPath, string kind)
+    private static MediaMetadata ReadMetadata(FileContent content, string kind)
     {
         MediaMetadata metadata;
         try
         {
-            metadata = MediaMetadataReader.Read(fullPath);
+            using var stream = content.Open();
+            metadata = MediaMetadataReader.Read(stream);
         }
         catch (Exception ex) when (kind == "video" && ex is not OperationCanceledException)
         {

@@ -74,11 +74,13 @@ public static partial class MediaMetadataReader
 
     public static MediaMetadata Read(string fullPath)
     {
-        IReadOnlyList<MetadataExtractor.Directory> directories;
-        using (var stream = new FileStream(fullPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 64 * 1024))
-        {
-            directories = ImageMetadataReader.ReadMetadata(stream);
-        }
+        using var stream = new FileStream(fullPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 64 * 1024);
+        return Read(stream);
+    }
+
+    public static MediaMetadata Read(Stream stream)
+    {
+        var directories = ImageMetadataReader.ReadMetadata(stream);
 
         var errors = directories.SelectMany(d => d.Errors).ToList();
         int? width = null, height = null;

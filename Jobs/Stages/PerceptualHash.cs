@@ -11,7 +11,14 @@ public static class PerceptualHash
     /// <summary>The hash, or null when the bytes are not a decodable image.</summary>
     public static ulong? Compute(string fullPath)
     {
-        using var codec = SKCodec.Create(fullPath);
+        using var stream = File.OpenRead(fullPath);
+        return Compute(stream);
+    }
+
+    /// <summary>The hash of an image read from <paramref name="stream"/> (which it disposes), or null when not decodable.</summary>
+    public static ulong? Compute(Stream stream)
+    {
+        using var codec = SKCodec.Create(new SKManagedStream(stream, disposeManagedStream: true));
         if (codec is null)
         {
             return null;

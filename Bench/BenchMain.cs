@@ -1,0 +1,145 @@
+using System.Globalization;
+using System.Text.Json;
+using IngestLite.Progress;
+using IngestLite.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace IngestLite.Bench;
+
+/// <summary>
+/// Starts IngestLite in-process on Kestrel (127.0.0.1), drives it over real HTTP, prints a Markdown
+/// table and, with --json PATH, writes the same figures as JSON. --quick finishes in under 2 minutes;
+/// --only a,b runs some scenarios (latency, bandwidth, connections, fanout, ingest, report).
+/// </summary>
+public static class BenchMain
+{
+    public static async Task<int> Main(string[] args)
+    {
+        if (args.Length > 0 && args[0] == ClientProcess.Mode)
+        {
+            return await ClientProcess.RunAsync(args[1..]);
+        }
+
+        var quick = args.Contains("--quick");
+        var jsonPath = Option(args, "--json");
+        var only = Option(args, "--only")?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        bool Runs(string scenario) => only is null || only.Contains(scenario, StringComparer.OrdinalIgnoreCase);
+
+        // WebApplicationFactory finds a test project's content root by a manifest; a console app says it here.
+        Environment.SetEnvironmentVariable("ASPNETCORE_TEST_CONTENTROOT_INGESTLITE", FindAppRoot());
+        var work = Path.Combine(Path.GetTempPath(), "ingestlite-bench-" + Guid.NewGuid().ToString("N")[..8]);
+        var rows = new List<Row>();
+        var total = System.Diagnostics.Stopwatch.StartNew();
+        using (var app = new AppHost(work, new Dictionary<string, string?>
+        {
+            ["Stream:MaxStreams"] = "20000",
+            ["Logging:LogLevel:Default"] = "Error",
+        }).Start())
+        {
+            var registry = app.Services.GetRequiredService<IProgressRegistry>();
+            if (Runs("latency"))
+            {
+                var updates = quick ? 100 : 300;
+                var gap = TimeSpan.FromMilliseconds(20);
+                foreach (var clients in quick ? new[] { 1, 100 } : [1, 100, 1000])
+                {
+                    rows.Add(await Latency.SseAsync(app, registry, clients, updates, gap));
+                }
+
+                foreach (var interval in new[] { 1000, 100 })
+                {
+                    rows.Add(await Latency.PollingAsync(app, registry, interval, updates, gap));
+                }
+            }
+
+            if (Runs("ingest"))
+            {
+                var corpusSize = quick ? 1000 : 5000;
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                var corpus = Throughput.BuildCorpus(app, corpusSize);
+                Console.Error.WriteLine($"corpus of {corpusSize} files written in {clock.Elapsed.TotalSeconds:F1} s");
+                // One untimed run warms the JIT and the page cache; then the two cases alternate, so drift hits both.
+                await Throughput.RunAsync(app, corpus, viewers: 0);
+                var rates = new Dictionary<int, List<double>> { [0] = [], [100] = [] };
+                ProgressSnapshot? final = null;
+                for (var round = 0; round < (quick ? 2 : 3); round++)
+                {
+                    foreach (var viewers in rates.Keys)
+                    {
+                        (var rate, final) = await Throughput.RunAsync(app, corpus, viewers);
+                        rates[viewers].Add(rate);
+                    }
+                }
+
+                foreach (var (viewers, samples) in rates)
+                {
+                    rows.Add(Row.From($"ingest, {viewers} viewers", samples,
+                        string.Create(CultureInfo.InvariantCulture, $"files/s over {corpusSize} files, one value per run; {final!.Stats.CommittedFiles} committed, {final.Stats.Errors} errors")));
+                }
+            }
+        }
+
+        Console.WriteLine($"IngestLite benchmark ({(quick ? "quick" : "full")}) on {Environment.ProcessorCount} cores, .NET {Environment.Version}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {total.Elapsed.TotalSeconds:F0} s");
+        Console.WriteLine();
+        Console.WriteLine("| scenario | n | min | p50 | p99 | max | unit and note |");
+        Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | --- |");
+        foreach (var row in rows)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {row.Scenario} | {row.Samples} | {row.Min:0.##} | {row.P50:0.##} | {row.P99:0.##} | {row.Max:0.##} | {row.Note} |"));
+        }
+
+        foreach (var ratio in Ratios(rows))
+        {
+            Console.WriteLine(ratio);
+        }
+
+        if (jsonPath is not null)
+        {
+            await File.WriteAllTextAsync(jsonPath, JsonSerializer.Serialize(new { quick, cores = Environment.ProcessorCount, rows, ratios = Ratios(rows) }, new JsonSerializerOptions { WriteIndented = true }));
+        }
+
+        TryDelete(work);
+        return 0;
+    }
+
+    /// <summary>Comparisons taken within this run.</summary>
+    private static IEnumerable<string> Ratios(List<Row> rows)
+    {
+        Row? Find(string prefix) => rows.FirstOrDefault(r => r.Scenario.StartsWith(prefix, StringComparison.Ordinal));
+        if (Find("SSE, 1 stream") is { } sse && Find("polling every 1000 ms") is { } poll)
+        {
+            yield return string.Create(CultureInfo.InvariantCulture, $"- latency p50, 1 s polling / SSE: {poll.P50 / Math.Max(sse.P50, 0.001):F0}x");
+        }
+
+        if (Find("ingest, 0 viewers") is { } alone && Find("ingest, 100 viewers") is { } watched)
+        {
+            yield return string.Create(CultureInfo.InvariantCulture, $"- ingest cost of 100 viewers: {(1 - (watched.P50 / alone.P50)) * 100:F1}%");
+        }
+    }
+
+    private static string? Option(string[] args, string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
+
+    private static string FindAppRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "IngestLite.csproj")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new DirectoryNotFoundException("IngestLite.csproj not found above " + AppContext.BaseDirectory);
+    }
+
+    private static void TryDelete(string directory)
+    {
+        try
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}

@@ -1,0 +1,145 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.ServerSentEvents;
+using System.Text.Json;
+using IngestLite.Progress;
+using IngestLite.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace IngestLite.Bench;
+
+/// <summary>
+/// Report-to-client latency: the bench publishes snapshots into the registry (the job's report call)
+/// and clients over HTTP note when they hold each seq. One process, one clock.
+/// </summary>
+public static class Latency
+{
+    public static async Task<Row> SseAsync(AppHost app, IProgressRegistry registry, int clients, int updates, TimeSpan gap)
+    {
+        var sessionId = $"bench-sse-{clients}-{Guid.NewGuid():N}";
+        var published = new long[updates + 2];
+        registry.Publish(Snapshot(sessionId, 0, SessionStatus.Processing));
+        using var http = app.CreateRealClient(TimeSpan.FromMinutes(5));
+        var received = Enumerable.Range(0, clients).Select(_ => new long[updates + 2]).ToArray();
+        var connected = new CountdownEvent(clients);
+        var readers = Enumerable.Range(0, clients).Select(c => Task.Run(async () =>
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, $"api/ingest/stream/{sessionId}");
+            using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+            response.EnsureSuccessStatusCode();
+            await using var body = await response.Content.ReadAsStreamAsync();
+            var first = true;
+            await foreach (var item in SseParser.Create(body).EnumerateAsync())
+            {
+                var now = Stopwatch.GetTimestamp();
+                if (item.EventId is { } id && long.TryParse(id, CultureInfo.InvariantCulture, out var seq) && seq < received[c].Length)
+                {
+                    received[c][seq] = now;
+                }
+
+                if (first)
+                {
+                    first = false;
+                    connected.Signal();
+                }
+            }
+        })).ToList();
+
+        if (!connected.Wait(TimeSpan.FromMinutes(2)))
+        {
+            throw new TimeoutException($"only {clients - connected.CurrentCount} of {clients} streams connected");
+        }
+
+        for (var seq = 1; seq <= updates; seq++)
+        {
+            published[seq] = Stopwatch.GetTimestamp();
+            registry.Publish(Snapshot(sessionId, seq, SessionStatus.Processing));
+            await Task.Delay(gap);
+        }
+
+        published[updates + 1] = Stopwatch.GetTimestamp();
+        registry.Publish(Snapshot(sessionId, updates + 1, SessionStatus.Completed));
+        await Task.WhenAll(readers).WaitAsync(TimeSpan.FromMinutes(2));
+        registry.Remove(sessionId);
+
+        var samples = new List<double>();
+        var missed = 0;
+        foreach (var client in received)
+        {
+            for (var seq = 1; seq <= updates + 1; seq++)
+            {
+                if (client[seq] == 0)
+                {
+                    missed++;
+                    continue;
+                }
+
+                samples.Add(Stopwatch.GetElapsedTime(published[seq], client[seq]).TotalMilliseconds);
+            }
+        }
+
+        return Row.From($"SSE, {clients} stream{(clients == 1 ? "" : "s")}", samples,
+            $"{updates} updates {gap.TotalMilliseconds:F0} ms apart; {missed} coalesced");
+    }
+
+    public static async Task<Row> PollingAsync(AppHost app, IProgressRegistry registry, int intervalMs, int updates, TimeSpan gap)
+    {
+        var sessionId = $"bench-poll-{intervalMs}-{Guid.NewGuid():N}";
+        var published = new long[updates + 2];
+        var seen = new long[updates + 2];
+        registry.Publish(Snapshot(sessionId, 0, SessionStatus.Processing));
+        using var http = app.CreateRealClient();
+        using var stop = new CancellationTokenSource();
+        var poller = Task.Run(async () =>
+        {
+            var last = 0L;
+            using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(intervalMs));
+            do
+            {
+                var json = await http.GetByteArrayAsync($"api/ingest/status/{sessionId}");
+                var now = Stopwatch.GetTimestamp();
+                using var doc = JsonDocument.Parse(json);
+                var seq = doc.RootElement.GetProperty("seq").GetInt64();
+                for (var s = last + 1; s <= seq && s < seen.Length; s++)
+                {
+                    seen[s] = now;
+                }
+
+                last = Math.Max(last, seq);
+                if (doc.RootElement.GetProperty("status").GetString() == "completed")
+                {
+                    return;
+                }
+            }
+            while (await timer.WaitForNextTickAsync(stop.Token));
+        });
+
+        // Start publishing at a random phase of the poll cycle, as a real job would.
+        await Task.Delay(Random.Shared.Next(intervalMs));
+        for (var seq = 1; seq <= updates; seq++)
+        {
+            published[seq] = Stopwatch.GetTimestamp();
+            registry.Publish(Snapshot(sessionId, seq, SessionStatus.Processing));
+            await Task.Delay(gap);
+        }
+
+        published[updates + 1] = Stopwatch.GetTimestamp();
+        registry.Publish(Snapshot(sessionId, updates + 1, SessionStatus.Completed));
+        await poller.WaitAsync(TimeSpan.FromMinutes(2));
+        registry.Remove(sessionId);
+        var samples = Enumerable.Range(1, updates + 1).Where(s => seen[s] != 0)
+            .Select(s => Stopwatch.GetElapsedTime(published[s], seen[s]).TotalMilliseconds).ToList();
+        return Row.From($"polling every {intervalMs} ms", samples, $"{updates} updates {gap.TotalMilliseconds:F0} ms apart; time until a poll shows the state");
+    }
+
+    /// <summary>A snapshot shaped like a real mid-run one (same fields, similar size).</summary>
+    public static ProgressSnapshot Snapshot(string sessionId, long seq, SessionStatus status)
+    {
+        var now = DateTimeOffset.UtcNow;
+        var processed = (int)Math.Min(seq, 5000);
+        return new ProgressSnapshot(sessionId, status, processed * 100 / 5000, 5000, $"photos/2024/summer/img-{seq:D5}.png", "metadata",
+            processed, now.AddMinutes(-1), status.IsTerminal() ? now : null,
+            new SessionStats(5000, 5100, 100, processed, processed, processed * 7, processed / 2, processed, 0),
+            [], [], seq, now, 950.5, 4.2);
+    }
+}

@@ -1,0 +1,76 @@
+using System.Net.ServerSentEvents;
+using IngestLite.Progress;
+using IngestLite.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace IngestLite.Bench;
+
+/// <summary>Ingest speed over a generated corpus of small PNG and JPEG files, all stages on, with and without viewers.</summary>
+public static class Throughput
+{
+    /// <summary>Writes <paramref name="count"/> small images: PNGs with A1111 text, JPEGs with EXIF dates, some with sidecar scores.</summary>
+    public static string BuildCorpus(AppHost app, int count)
+    {
+        var folder = $"corpus-{count}";
+        var dir = Path.Combine(app.MediaRoot, folder);
+        for (var i = 0; i < count; i++)
+        {
+            var sub = Path.Combine(dir, $"d{i / 500:D2}");
+            if (i % 2 == 0)
+            {
+                var prompt = $"masterpiece, (best quality:1.2), subject {i % 97}, style {i % 13}, <lora:detail:0.{i % 9 + 1}>";
+                MediaFactory.WritePng(Path.Combine(sub, $"img-{i:D5}.png"), 48, 48, [("parameters", MediaFactory.A1111Parameters(prompt))], seed: (byte)i);
+            }
+            else
+            {
+                MediaFactory.WriteJpeg(Path.Combine(sub, $"img-{i:D5}.jpg"), 48, 48, new DateTime(2020, 1, 1).AddMinutes(i), seed: (byte)i);
+            }
+
+            if (i % 10 == 0)
+            {
+                MediaFactory.WriteScoreSidecar(Path.Combine(sub, i % 2 == 0 ? $"img-{i:D5}.png" : $"img-{i:D5}.jpg"), $"{{\"score\": {i % 5}}}");
+            }
+        }
+
+        return folder;
+    }
+
+    /// <summary>One full ingest of the corpus; files per second from the session's own start and end times.</summary>
+    public static async Task<(double FilesPerSecond, ProgressSnapshot Final)> RunAsync(AppHost app, string folder, int viewers)
+    {
+        using var http = app.CreateRealClient(TimeSpan.FromMinutes(10));
+        var api = new Api(http);
+        var id = await api.StartAsync(new { directory = folder, recursive = true, skip_existing = false });
+        using var stop = new CancellationTokenSource();
+        var watchers = Enumerable.Range(0, viewers).Select(_ => Task.Run(() => FollowAsync(http, id, stop.Token))).ToList();
+
+        var registry = app.Services.GetRequiredService<IProgressRegistry>();
+        using var subscription = registry.Subscribe(id)!;
+        ProgressSnapshot snapshot;
+        var seq = -1L;
+        do
+        {
+            var update = await subscription.NextAsync(seq, CancellationToken.None) ?? throw new InvalidOperationException("session vanished");
+            snapshot = update.Snapshot;
+            seq = snapshot.Seq;
+        }
+        while (!snapshot.Status.IsTerminal());
+
+        await Task.WhenAll(watchers).WaitAsync(TimeSpan.FromSeconds(30));
+        var seconds = (snapshot.EndTime!.Value - snapshot.StartTime).TotalSeconds;
+        return (snapshot.Stats.ProcessedFiles / seconds, snapshot);
+    }
+
+    private static async Task FollowAsync(HttpClient http, string id, CancellationToken cancellationToken)
+    {
+        using var response = await http.GetAsync($"api/ingest/stream/{id}", HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
+        await foreach (var item in SseParser.Create(body).EnumerateAsync(cancellationToken))
+        {
+            if (item.EventType == "done")
+            {
+                return;
+            }
+        }
+    }
+}
