@@ -29,6 +29,7 @@ public static class BenchMain
         Environment.SetEnvironmentVariable("ASPNETCORE_TEST_CONTENTROOT_INGESTLITE", FindAppRoot());
         var work = Path.Combine(Path.GetTempPath(), "ingestlite-bench-" + Guid.NewGuid().ToString("N")[..8]);
         var rows = new List<Row>();
+        var figures = new List<Figure>();
         var total = System.Diagnostics.Stopwatch.StartNew();
         using (var app = new AppHost(work, new Dictionary<string, string?>
         {
@@ -39,8 +40,8 @@ public static class BenchMain
             var registry = app.Services.GetRequiredService<IProgressRegistry>();
             if (Runs("latency"))
             {
-                var updates = quick ? 100 : 300;
-                var gap = TimeSpan.FromMilliseconds(20);
+                var updates = quick ? 60 : 200;
+                var gap = TimeSpan.FromMilliseconds(150);
                 foreach (var clients in quick ? new[] { 1, 100 } : [1, 100, 1000])
                 {
                     rows.Add(await Latency.SseAsync(app, registry, clients, updates, gap));
@@ -50,6 +51,36 @@ public static class BenchMain
                 {
                     rows.Add(await Latency.PollingAsync(app, registry, interval, updates, gap));
                 }
+            }
+
+            if (Runs("bandwidth"))
+            {
+                var slowFiles = quick ? 10 : 60;
+                for (var i = 0; i < slowFiles; i++)
+                {
+                    MediaFactory.WritePng(Path.Combine(app.MediaRoot, "slow", $"img-{i:D3}.png"), 32, 32, null, seed: (byte)i);
+                }
+
+                app.SetSetting("Ingest:MaxFilesPerSecond", "1");
+                figures.AddRange(Figures(await Bandwidth.RunAsync(app, $"slow run, {slowFiles} files at 1 file/s", new { directory = "slow" })));
+                app.SetSetting("Ingest:MaxFilesPerSecond", null);
+
+                var fastFiles = quick ? 500 : 2000;
+                var fastCorpus = Throughput.BuildCorpus(app, fastFiles);
+                figures.AddRange(Figures(await Bandwidth.RunAsync(app, $"fast run, {fastFiles} files", new { directory = fastCorpus, recursive = true, skip_existing = false })));
+            }
+
+            if (Runs("connections"))
+            {
+                foreach (var count in quick ? new[] { 1000 } : [1000, 5000])
+                {
+                    figures.AddRange(await Connections.IdleStreamsAsync(app, registry, count));
+                }
+            }
+
+            if (Runs("fanout"))
+            {
+                figures.AddRange(await FanOut.RunAsync(app, registry, 1000, TimeSpan.FromSeconds(quick ? 3 : 10)));
             }
 
             if (Runs("ingest"))
@@ -81,21 +112,35 @@ public static class BenchMain
 
         Console.WriteLine($"IngestLite benchmark ({(quick ? "quick" : "full")}) on {Environment.ProcessorCount} cores, .NET {Environment.Version}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {total.Elapsed.TotalSeconds:F0} s");
         Console.WriteLine();
-        Console.WriteLine("| scenario | n | min | p50 | p99 | max | unit and note |");
+        Console.WriteLine("| scenario | n | min | p50 | p99 | max | unit, note |");
         Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | --- |");
         foreach (var row in rows)
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {row.Scenario} | {row.Samples} | {row.Min:0.##} | {row.P50:0.##} | {row.P99:0.##} | {row.Max:0.##} | {row.Note} |"));
         }
 
-        foreach (var ratio in Ratios(rows))
+        if (Runs("report"))
+        {
+            figures.AddRange(ReportCallBenchmarks.Run(quick));
+        }
+
+        Console.WriteLine();
+        Console.WriteLine("| scenario | measure | value | unit |");
+        Console.WriteLine("| --- | --- | ---: | --- |");
+        foreach (var figure in figures)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {figure.Scenario} | {figure.Measure} | {figure.Value:#,0.##} | {figure.Unit} |"));
+        }
+
+        Console.WriteLine();
+        foreach (var ratio in Ratios(rows, figures))
         {
             Console.WriteLine(ratio);
         }
 
         if (jsonPath is not null)
         {
-            await File.WriteAllTextAsync(jsonPath, JsonSerializer.Serialize(new { quick, cores = Environment.ProcessorCount, rows, ratios = Ratios(rows) }, new JsonSerializerOptions { WriteIndented = true }));
+            await File.WriteAllTextAsync(jsonPath, JsonSerializer.Serialize(new { quick, cores = Environment.ProcessorCount, rows, figures, ratios = Ratios(rows, figures) }, new JsonSerializerOptions { WriteIndented = true }));
         }
 
         TryDelete(work);
@@ -103,8 +148,19 @@ public static class BenchMain
     }
 
     /// <summary>Comparisons taken within this run.</summary>
-    private static IEnumerable<string> Ratios(List<Row> rows)
+    private static IEnumerable<Figure> Figures(Bandwidth.Result result) =>
+    [
+        new(result.Run, "bytes, SSE", result.SseBytes, "bytes"),
+        new(result.Run, "bytes, polling every 1 s", result.Poll1000Bytes, "bytes"),
+        new(result.Run, "bytes, polling every 100 ms", result.Poll100Bytes, "bytes"),
+        new(result.Run, "SSE saves vs 1 s polling", 100.0 * (1 - ((double)result.SseBytes / result.Poll1000Bytes)), "%"),
+        new(result.Run, "SSE saves vs 100 ms polling", 100.0 * (1 - ((double)result.SseBytes / result.Poll100Bytes)), "%"),
+        new(result.Run, "run time", result.Seconds, "s"),
+    ];
+
+    private static IEnumerable<string> Ratios(List<Row> rows, List<Figure> figures)
     {
+        _ = figures;
         Row? Find(string prefix) => rows.FirstOrDefault(r => r.Scenario.StartsWith(prefix, StringComparison.Ordinal));
         if (Find("SSE, 1 stream") is { } sse && Find("polling every 1000 ms") is { } poll)
         {

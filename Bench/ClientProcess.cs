@@ -1,9 +1,158 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Text;
+
 namespace IngestLite.Bench;
 
-/// <summary>Placeholder for the child client process (connections and fan-out scenarios).</summary>
+/// <summary>
+/// Many SSE clients in a child process, so the server's memory and CPU are measured without them.
+/// Modes: <c>hold URL N</c> opens N streams, reports "ready", holds them until "close" on stdin;
+/// <c>count URL N</c> opens N streams and reports the events each received once the server ends them.
+/// </summary>
 public static class ClientProcess
 {
     public const string Mode = "--client-process";
 
-    public static Task<int> RunAsync(string[] args) => Task.FromResult(args.Length);
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var (mode, url, count) = (args[0], new Uri(args[1]), int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture));
+        var ready = new CountdownEvent(count);
+        var clock = Stopwatch.StartNew();
+        var sockets = new Socket[count];
+        var events = new long[count];
+        var readers = new Task[count];
+        using var throttle = new SemaphoreSlim(200);
+        for (var i = 0; i < count; i++)
+        {
+            var index = i;
+            await throttle.WaitAsync();
+            readers[i] = Task.Run(async () =>
+            {
+                try
+                {
+                    sockets[index] = await OpenAsync(url);
+                }
+                finally
+                {
+                    throttle.Release();
+                }
+
+                await ReadAsync(sockets[index], ready, mode == "hold", n => events[index] = n);
+            });
+        }
+
+        if (!ready.Wait(TimeSpan.FromMinutes(3)))
+        {
+            Console.WriteLine($"failed {count - ready.CurrentCount} of {count} streams opened");
+            return 1;
+        }
+
+        Console.WriteLine($"ready {clock.Elapsed.TotalMilliseconds:F0}");
+        if (mode == "hold")
+        {
+            await Console.In.ReadLineAsync();
+            foreach (var socket in sockets)
+            {
+                socket.Dispose();
+            }
+
+            Console.WriteLine("closed");
+            return 0;
+        }
+
+        await Task.WhenAll(readers).WaitAsync(TimeSpan.FromMinutes(5));
+        Console.WriteLine($"events {events.Sum()} {events.Min()} {events.Max()}");
+        return 0;
+    }
+
+    private static async Task<Socket> OpenAsync(Uri url)
+    {
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        await socket.ConnectAsync(url.Host, url.Port);
+        await socket.SendAsync(Encoding.ASCII.GetBytes($"GET {url.PathAndQuery} HTTP/1.1\r\nHost: {url.Authority}\r\nAccept: text/event-stream\r\nConnection: close\r\n\r\n"));
+        return socket;
+    }
+
+    /// <summary>Counts events (blank-line terminated blocks with an event type) until the server closes the stream.</summary>
+    private static async Task ReadAsync(Socket socket, CountdownEvent ready, bool stopAfterFirst, Action<long> report)
+    {
+        var buffer = new byte[8192];
+        long seen = 0;
+        var signalled = false;
+        try
+        {
+            int read;
+            while ((read = await socket.ReceiveAsync(buffer)) > 0)
+            {
+                seen += CountOccurrences(buffer.AsSpan(0, read), "event: "u8);
+                report(seen);
+                if (!signalled && seen > 0)
+                {
+                    signalled = true;
+                    ready.Signal();
+                    if (stopAfterFirst)
+                    {
+                        return;
+                    }
+                }
+            }
+        }
+        catch (SocketException)
+        {
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
+
+    private static int CountOccurrences(ReadOnlySpan<byte> data, ReadOnlySpan<byte> token)
+    {
+        var count = 0;
+        int at;
+        while ((at = data.IndexOf(token)) >= 0)
+        {
+            count++;
+            data = data[(at + token.Length)..];
+        }
+
+        return count;
+    }
+}
+
+/// <summary>The parent's handle on a <see cref="ClientProcess"/>.</summary>
+public sealed class ChildClients : IDisposable
+{
+    private readonly Process _process;
+
+    private ChildClients(Process process) => _process = process;
+
+    public static ChildClients Start(string mode, Uri url, int count)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (var arg in new[] { typeof(ClientProcess).Assembly.Location, ClientProcess.Mode, mode, url.ToString(), count.ToString(System.Globalization.CultureInfo.InvariantCulture) })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        return new ChildClients(Process.Start(start)!);
+    }
+
+    /// <summary>The next line the child prints; throws when it prints a failure or nothing in time.</summary>
+    public async Task<string> ReadLineAsync(TimeSpan timeout)
+    {
+        var line = await _process.StandardOutput.ReadLineAsync().WaitAsync(timeout) ?? throw new InvalidOperationException("client process ended");
+        return line.StartsWith("failed", StringComparison.Ordinal) ? throw new InvalidOperationException(line) : line;
+    }
+
+    public async Task SendAsync(string line) => await _process.StandardInput.WriteLineAsync(line);
+
+    public void Dispose()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill();
+        }
+
+        _process.Dispose();
+    }
 }

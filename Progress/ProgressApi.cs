@@ -67,7 +67,7 @@ public static class ProgressApi
             return IngestApi.UnknownSession(sessionId);
         }
 
-        if (!TryOpen(context, gate, options.Value, out var busy))
+        if (!TryOpen(context, gate, options.Value, out var busy, out var compressed))
         {
             return busy;
         }
@@ -76,7 +76,7 @@ public static class ProgressApi
         var events = archived is not null
             ? Final(archived, options.Value)
             : SessionEvents(registry, sessionId, afterSeq, options.Value, time, context.RequestAborted);
-        return TypedResults.ServerSentEvents(events);
+        return TypedResults.ServerSentEvents(EndingWith(events, compressed, context.RequestAborted));
     }
 
     private static Results<ServerSentEventsResult<byte[]>, ProblemHttpResult> AllSessionsStream(
@@ -87,18 +87,20 @@ public static class ProgressApi
         TimeProvider time,
         [FromHeader(Name = "Last-Event-ID")] string? lastEventId)
     {
-        if (!TryOpen(context, gate, options.Value, out var busy))
+        if (!TryOpen(context, gate, options.Value, out var busy, out var compressed))
         {
             return busy;
         }
 
-        return TypedResults.ServerSentEvents(AllEvents(registry, ParseLastEventId(lastEventId), options.Value, time, context.RequestAborted));
+        var events = AllEvents(registry, ParseLastEventId(lastEventId), options.Value, time, context.RequestAborted);
+        return TypedResults.ServerSentEvents(EndingWith(events, compressed, context.RequestAborted));
     }
 
     /// <summary>Takes a stream slot for the life of the request and sets the anti-buffering headers.</summary>
-    private static bool TryOpen(HttpContext context, StreamGate gate, StreamOptions options, out ProblemHttpResult busy)
+    private static bool TryOpen(HttpContext context, StreamGate gate, StreamOptions options, out ProblemHttpResult busy, out CompressedStreamBody? compressed)
     {
         busy = null!;
+        compressed = null;
         var slot = gate.TryAcquire();
         if (slot is null)
         {
@@ -111,6 +113,8 @@ public static class ProgressApi
         // Released when the request ends, however it ends (even if the stream never starts).
         context.Response.RegisterForDispose(slot);
         context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpResponseBodyFeature>()?.DisableBuffering();
+        compressed = options.Compression ? CompressedStreamBody.TryInstall(context) : null;
+
         context.Response.OnStarting(static state =>
         {
             var headers = ((HttpContext)state).Response.Headers;
@@ -183,6 +187,24 @@ public static class ProgressApi
             {
                 yield break;
             }
+        }
+    }
+
+    /// <summary>
+    /// Passes the events through; after the last one (already written and flushed), ends a compressed
+    /// stream while the response is still open.
+    /// </summary>
+    private static async IAsyncEnumerable<SseItem<byte[]>> EndingWith(
+        IAsyncEnumerable<SseItem<byte[]>> events, CompressedStreamBody? compressed, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await foreach (var item in events.WithCancellation(cancellationToken))
+        {
+            yield return item;
+        }
+
+        if (compressed is not null)
+        {
+            await compressed.FinishAsync();
         }
     }
 

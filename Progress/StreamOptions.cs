@@ -21,10 +21,14 @@ public sealed class StreamOptions
 
     /// <summary>
     /// Least time between two events of one stream. Bursts coalesce to the newest state, so a session
-    /// that changes thousands of times a second costs each client at most 1/interval events a second.
+    /// that changes thousands of times a second costs each client at most 1/interval events a second
+    /// (10 by default: as fresh as polling every 100 ms). A change after a quiet spell goes out at once.
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:00:01")]
-    public TimeSpan MinEventInterval { get; set; } = TimeSpan.FromMilliseconds(15);
+    public TimeSpan MinEventInterval { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Compress streams (Brotli or gzip, flushed per event) for clients that accept it.</summary>
+    public bool Compression { get; set; } = true;
 
     /// <summary>The <c>retry:</c> hint sent to browsers.</summary>
     [Range(100, 60_000)]

@@ -15,13 +15,25 @@ public static class SecurityHeaders
         "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
         "object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 
+    /// <summary>
+    /// nosniff on everything; the policy on documents (HTML), where it protects something. JSON and
+    /// event streams are not rendered, and a poll or an event stream should not carry 300 bytes it cannot use.
+    /// </summary>
     public static IApplicationBuilder UseSecurityHeaders(this IApplicationBuilder app, PathString dashboardPath) =>
         app.Use((context, next) =>
         {
-            var headers = context.Response.Headers;
-            headers.XContentTypeOptions = "nosniff";
-            headers["Referrer-Policy"] = "no-referrer";
-            headers.ContentSecurityPolicy = context.Request.Path.StartsWithSegments(dashboardPath) ? DashboardPolicy : ContentSecurityPolicy;
+            context.Response.Headers.XContentTypeOptions = "nosniff";
+            context.Response.OnStarting(static state =>
+            {
+                var (response, dashboard) = ((HttpResponse, bool))state;
+                if (response.ContentType?.StartsWith("text/html", StringComparison.OrdinalIgnoreCase) == true)
+                {
+                    response.Headers.ContentSecurityPolicy = dashboard ? DashboardPolicy : ContentSecurityPolicy;
+                    response.Headers["Referrer-Policy"] = "no-referrer";
+                }
+
+                return Task.CompletedTask;
+            }, (context.Response, context.Request.Path.StartsWithSegments(dashboardPath)));
             return next(context);
         });
 }
