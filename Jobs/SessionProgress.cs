@@ -42,8 +42,29 @@ public sealed class SessionProgress
     public ProgressSnapshot SetStatusAndGet(SessionStatus status, string? message = null) =>
         Update(s => s with { Status = status, Message = message ?? s.Message });
 
-    public void SetStage(string file, string stage, long? bytes = null, long? size = null) =>
-        Update(s => s with { CurrentFile = file, CurrentStage = stage, CurrentFileBytes = bytes, CurrentFileSize = size });
+    /// <summary>
+    /// The hot report call (several per file): one snapshot copy, no delegate. Counters, rate and ETA
+    /// only move when a file finishes, so they are carried over as they are.
+    /// </summary>
+    public void SetStage(string file, string stage, long? bytes = null, long? size = null)
+    {
+        lock (_gate)
+        {
+            var current = _current;
+            _current = current with
+            {
+                CurrentFile = file,
+                CurrentStage = stage,
+                CurrentFileBytes = bytes,
+                CurrentFileSize = size,
+                Stalled = false,
+                Message = current.Stalled ? null : current.Message,
+                Seq = current.Seq + 1,
+                UpdatedAt = _time.GetUtcNow(),
+            };
+            _registry?.Publish(_current);
+        }
+    }
 
     /// <summary>Records a finished file: its counters, and its error if it failed.</summary>
     public void FileFinished(FileTally tally, FileError? error) =>
