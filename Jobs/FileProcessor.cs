@@ -74,7 +74,7 @@ public sealed partial class FileProcessor(MediaRoot root, IOptionsMonitor<Ingest
                 progress.SetStage(file.Path, stage);
                 // No decoder recognises the bytes: the file is not the image it claims to be, which fails it.
                 // A truncated but recognisable image only loses its hash (a warning).
-                phash = Optional(stage, warnings, () => PerceptualHash.Compute(content.Open()) ?? throw new CorruptMediaException("not a decodable image"));
+                phash = Optional<ulong?>(stage, warnings, () => PerceptualHash.Compute(content.Open()) ?? throw new CorruptMediaException("not a decodable image"));
             }
 
             stage = "commit";
@@ -205,8 +205,8 @@ public sealed partial class FileProcessor(MediaRoot root, IOptionsMonitor<Ingest
         return Convert.ToHexStringLower(hash.GetHashAndReset());
     }
 
-    private T? Optional<T>(string stage, List<string> warnings, Func<T> read)
-        where T : class
+    /// <summary>Runs an optional stage: a failure becomes a warning and the stage yields nothing.</summary>
+    private T? Optional<T>(string stage, List<string> warnings, Func<T?> read)
     {
         try
         {
@@ -216,21 +216,7 @@ public sealed partial class FileProcessor(MediaRoot root, IOptionsMonitor<Ingest
         {
             warnings.Add($"{stage}: {Reason(ex)}");
             LogOptionalStageFailed(logger, stage, ex.Message);
-            return null;
-        }
-    }
-
-    private ulong? Optional(string stage, List<string> warnings, Func<ulong> read)
-    {
-        try
-        {
-            return read();
-        }
-        catch (Exception ex) when (ex is not (OperationCanceledException or CorruptMediaException))
-        {
-            warnings.Add($"{stage}: {Reason(ex)}");
-            LogOptionalStageFailed(logger, stage, ex.Message);
-            return null;
+            return default;
         }
     }
 

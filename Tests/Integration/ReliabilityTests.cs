@@ -4,38 +4,14 @@ using Microsoft.Data.Sqlite;
 namespace IngestLite.Tests.Integration;
 
 /// <summary>Hangs, stalls, odd names, garbage media and an unavailable catalog: the run ends, clearly.</summary>
-public sealed class ReliabilityTests
+public sealed class ReliabilityTests : ApiTest
 {
-    private static AppHost App => TestSuite.App;
-
-    private HttpClient _http = null!;
-    private IngestClient _api = null!;
-    private string _folder = null!;
-
-    [SetUp]
-    public void SetUp()
-    {
-        _http = App.CreateRealClient();
-        _api = new IngestClient(_http);
-        _folder = "r-" + Guid.NewGuid().ToString("N")[..8];
-        Directory.CreateDirectory(Path.Combine(App.MediaRoot, _folder));
-    }
-
-    [TearDown]
-    public void TearDown()
-    {
-        App.SetSetting("Ingest:MaxFilesPerSecond", null);
-        App.SetSetting("Ingest:FileTimeout", "00:02:00");
-        App.SetSetting("Ingest:StallTimeout", "00:01:00");
-        _http.Dispose();
-    }
-
     [Test]
     public async Task A_file_that_takes_too_long_fails_with_a_timeout_and_the_run_ends()
     {
-        MediaFactory.WritePng(Path.Combine(App.MediaRoot, _folder, "huge.png"), 16, 16, [("comment", new string('x', 30_000_000))], seed: 1);
-        App.SetSetting("Ingest:FileTimeout", "00:00:00.001");
-        var status = await _api.WaitForEndAsync(await _api.StartAsync(new { directory = _folder }), TimeSpan.FromSeconds(30));
+        MediaFactory.WritePng(Path.Combine(App.MediaRoot, Folder, "huge.png"), 16, 16, [("comment", new string('x', 30_000_000))], seed: 1);
+        Set("Ingest:FileTimeout", "00:00:00.001", restore: "00:02:00");
+        var status = await Api.WaitForEndAsync(await Api.StartAsync(new { directory = Folder }), TimeSpan.FromSeconds(30));
 
         Assert.That(status["status"]!.GetValue<string>(), Is.EqualTo("completed"));
         var error = status["error_details"]!.AsArray().Single()!;
@@ -46,14 +22,14 @@ public sealed class ReliabilityTests
     [Test]
     public async Task The_watchdog_marks_a_session_without_progress_as_stalled_and_progress_clears_it()
     {
-        IngestApiTests.WritePngs(_folder, 3);
-        App.SetSetting("Ingest:MaxFilesPerSecond", "0.8");
-        App.SetSetting("Ingest:StallTimeout", "00:00:00.300");
-        var id = await _api.StartAsync(new { directory = _folder });
+        IngestApiTests.WritePngs(Folder, 3);
+        Set("Ingest:MaxFilesPerSecond", "0.8");
+        Set("Ingest:StallTimeout", "00:00:00.300", restore: "00:01:00");
+        var id = await Api.StartAsync(new { directory = Folder });
 
-        var stalled = await _api.WaitUntilAsync(id, s => s["stalled"]?.GetValue<bool>() == true, TimeSpan.FromSeconds(10));
+        var stalled = await Api.WaitUntilAsync(id, s => s["stalled"]?.GetValue<bool>() == true, TimeSpan.FromSeconds(10));
         Assert.That(stalled["message"]!.GetValue<string>(), Does.Contain("no progress for"));
-        var done = await _api.WaitForEndAsync(id);
+        var done = await Api.WaitForEndAsync(id);
         Assert.That(done["status"]!.GetValue<string>(), Is.EqualTo("completed"));
         Assert.That(done["stalled"]!.GetValue<bool>(), Is.False, "a real change clears the stall");
     }
@@ -70,19 +46,19 @@ public sealed class ReliabilityTests
         };
         for (var i = 0; i < names.Length; i++)
         {
-            MediaFactory.WritePng(Path.Combine(App.MediaRoot, _folder, names[i]), 8, 8, seed: (byte)i);
+            MediaFactory.WritePng(Path.Combine(App.MediaRoot, Folder, names[i]), 8, 8, seed: (byte)i);
         }
 
-        var status = await _api.WaitForEndAsync(await _api.StartAsync(new { directory = _folder }));
+        var status = await Api.WaitForEndAsync(await Api.StartAsync(new { directory = Folder }));
         Assert.That(IngestClient.Int(status, "stats.committed_files"), Is.EqualTo(names.Length), status.ToJsonString());
-        var hits = IngestClient.Parse(await _http.GetStringAsync($"api/media?q={Uri.EscapeDataString(_folder)}&limit=100"));
-        Assert.That(hits["items"]!.AsArray().Select(h => h!["path"]!.GetValue<string>()), Is.EquivalentTo(names.Select(n => $"{_folder}/{n}")));
+        var hits = IngestClient.Parse(await Http.GetStringAsync($"api/media?q={Uri.EscapeDataString(Folder)}&limit=100"));
+        Assert.That(hits["items"]!.AsArray().Select(h => h!["path"]!.GetValue<string>()), Is.EquivalentTo(names.Select(n => $"{Folder}/{n}")));
     }
 
     [Test]
     public async Task Garbage_video_and_malformed_exif_are_per_file_results()
     {
-        var dir = Path.Combine(App.MediaRoot, _folder);
+        var dir = FolderPath;
         File.WriteAllBytes(Path.Combine(dir, "garbage.mp4"), [0, 0, 0, 16, (byte)'f', (byte)'t', (byte)'y', (byte)'p', .. new byte[64].Select((_, i) => (byte)(i * 37))]);
         MediaFactory.WriteJpeg(Path.Combine(dir, "exif.jpg"), 16, 16, new DateTime(2020, 1, 1), seed: 2);
         var exif = File.ReadAllBytes(Path.Combine(dir, "exif.jpg"));
@@ -91,8 +67,8 @@ public sealed class ReliabilityTests
         File.WriteAllBytes(Path.Combine(dir, "bad-exif.jpg"), exif);
         MediaFactory.WriteMp4(Path.Combine(dir, "good.mp4"), 3);
 
-        var status = await _api.WaitForEndAsync(await _api.StartAsync(new { directory = _folder }));
-        var files = IngestClient.Parse(await _http.GetStringAsync($"api/ingest/session/{status["session_id"]!.GetValue<string>()}/files"))["items"]!.AsArray();
+        var status = await Api.WaitForEndAsync(await Api.StartAsync(new { directory = Folder }));
+        var files = IngestClient.Parse(await Http.GetStringAsync($"api/ingest/session/{status["session_id"]!.GetValue<string>()}/files"))["items"]!.AsArray();
         string StateOf(string name) => files.Single(f => f!["path"]!.GetValue<string>().EndsWith(name, StringComparison.Ordinal))!["state"]!.GetValue<string>();
 
         Assert.That(StateOf("garbage.mp4"), Is.EqualTo("failed"));

@@ -6,36 +6,14 @@ using IngestLite.Tests.Support;
 namespace IngestLite.Tests.Integration;
 
 /// <summary>Per-file results: paging with a cursor, CSV export, retry of the failed files.</summary>
-public sealed class SessionFilesTests
+public sealed class SessionFilesTests : ApiTest
 {
-    private static AppHost App => TestSuite.App;
-
-    private HttpClient _http = null!;
-    private IngestClient _api = null!;
-    private string _folder = null!;
-
-    [SetUp]
-    public void SetUp()
-    {
-        _http = App.CreateRealClient();
-        _api = new IngestClient(_http);
-        _folder = "f-" + Guid.NewGuid().ToString("N")[..8];
-        Directory.CreateDirectory(Path.Combine(App.MediaRoot, _folder));
-    }
-
-    [TearDown]
-    public void TearDown()
-    {
-        App.SetSetting("Ingest:MaxFilesPerSecond", null);
-        _http.Dispose();
-    }
-
     [Test]
     public async Task Hostile_files_get_their_state_and_reason_and_counts_equal_the_stats()
     {
-        MediaFactory.BuildStandardCorpus(Path.Combine(App.MediaRoot, _folder), Path.Combine(App.WorkDirectory, "outside-" + _folder));
-        var id = await _api.StartAsync(new { directory = _folder, recursive = true });
-        var status = await _api.WaitForEndAsync(id);
+        MediaFactory.BuildStandardCorpus(FolderPath, Path.Combine(App.WorkDirectory, "outside-" + Folder));
+        var id = await Api.StartAsync(new { directory = Folder, recursive = true });
+        var status = await Api.WaitForEndAsync(id);
         var items = await AllAsync(id);
 
         Assert.That(State(items, "broken/corrupt.png"), Is.EqualTo(("failed", "phash")));
@@ -57,26 +35,26 @@ public sealed class SessionFilesTests
             Assert.That(items, Has.Count.EqualTo(IngestClient.Int(stats, "total_discovered")));
         });
 
-        var failedOnly = IngestClient.Parse(await _http.GetStringAsync($"api/ingest/session/{id}/files?state=failed"));
+        var failedOnly = IngestClient.Parse(await Http.GetStringAsync($"api/ingest/session/{id}/files?state=failed"));
         Assert.That(failedOnly["items"]!.AsArray().Select(i => i!["state"]!.GetValue<string>()), Is.All.EqualTo("failed"));
-        var search = IngestClient.Parse(await _http.GetStringAsync($"api/ingest/session/{id}/files?q=nested"));
+        var search = IngestClient.Parse(await Http.GetStringAsync($"api/ingest/session/{id}/files?q=nested"));
         Assert.That(search["items"]!.AsArray().Select(i => i!["path"]!.GetValue<string>()), Is.All.Contains("nested"));
     }
 
     [Test]
     public async Task Cursor_paging_during_a_run_never_misses_or_repeats_a_file()
     {
-        IngestApiTests.WritePngs(_folder, 50);
-        App.SetSetting("Ingest:MaxFilesPerSecond", "60");
-        var id = await _api.StartAsync(new { directory = _folder });
+        IngestApiTests.WritePngs(Folder, 50);
+        Set("Ingest:MaxFilesPerSecond", "60");
+        var id = await Api.StartAsync(new { directory = Folder });
         var seen = new List<string>();
         var cursor = "0";
         var pagesWhileRunning = 0;
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
         while (DateTime.UtcNow < deadline)
         {
-            var running = (await _api.StatusAsync(id))["status"]!.GetValue<string>() is "starting" or "processing";
-            var page = IngestClient.Parse(await _http.GetStringAsync($"api/ingest/session/{id}/files?cursor={cursor}&limit=7"));
+            var running = (await Api.StatusAsync(id))["status"]!.GetValue<string>() is "starting" or "processing";
+            var page = IngestClient.Parse(await Http.GetStringAsync($"api/ingest/session/{id}/files?cursor={cursor}&limit=7"));
             var items = page["items"]!.AsArray();
             seen.AddRange(items.Select(i => i!["path"]!.GetValue<string>()));
             cursor = page["next_cursor"]!.GetValue<string>();
@@ -97,15 +75,15 @@ public sealed class SessionFilesTests
     [Test]
     public async Task Csv_export_round_trips()
     {
-        var dir = Path.Combine(App.MediaRoot, _folder);
+        var dir = FolderPath;
         MediaFactory.WritePng(Path.Combine(dir, "plain.png"), 8, 8, seed: 1);
         MediaFactory.WritePng(Path.Combine(dir, "comma, \"quoted\" é.png"), 8, 8, seed: 2);
         MediaFactory.WritePng(Path.Combine(dir, "line\nbreak.png"), 8, 8, seed: 3);
         File.WriteAllText(Path.Combine(dir, "bad, \"one\".png"), "not an image");
-        var id = await _api.StartAsync(new { directory = _folder });
-        await _api.WaitForEndAsync(id);
+        var id = await Api.StartAsync(new { directory = Folder });
+        await Api.WaitForEndAsync(id);
 
-        using var response = await _http.GetAsync($"api/ingest/session/{id}/files.csv");
+        using var response = await Http.GetAsync($"api/ingest/session/{id}/files.csv");
         Assert.That(response.Content.Headers.ContentType?.MediaType, Is.EqualTo("text/csv"));
         var rows = ParseCsv(Encoding.UTF8.GetString(await response.Content.ReadAsByteArrayAsync()));
         var json = await AllAsync(id);
@@ -121,35 +99,35 @@ public sealed class SessionFilesTests
             Assert.That(long.Parse(rows[i + 1][5]), Is.EqualTo(expected["size"]!.GetValue<long>()));
         }
 
-        using var failedOnly = await _http.GetAsync($"api/ingest/session/{id}/files.csv?state=failed");
+        using var failedOnly = await Http.GetAsync($"api/ingest/session/{id}/files.csv?state=failed");
         Assert.That(ParseCsv(await failedOnly.Content.ReadAsStringAsync()), Has.Count.EqualTo(2), "header + the one failed file");
     }
 
     [Test]
     public async Task Retry_failed_runs_exactly_the_failed_files_in_a_linked_session()
     {
-        var dir = Path.Combine(App.MediaRoot, _folder);
-        IngestApiTests.WritePngs(_folder, 3);
+        var dir = FolderPath;
+        IngestApiTests.WritePngs(Folder, 3);
         MediaFactory.WriteCorruptPng(Path.Combine(dir, "fixable.png"));
         MediaFactory.WriteZeroByte(Path.Combine(dir, "still-empty.png"));
-        var parent = await _api.StartAsync(new { directory = _folder });
-        await _api.WaitForEndAsync(parent);
+        var parent = await Api.StartAsync(new { directory = Folder });
+        await Api.WaitForEndAsync(parent);
 
         MediaFactory.WritePng(Path.Combine(dir, "fixable.png"), 8, 8, seed: 9);
-        using var retry = await _http.PostAsync($"api/ingest/session/{parent}/retry-failed", null);
+        using var retry = await Http.PostAsync($"api/ingest/session/{parent}/retry-failed", null);
         var started = IngestClient.Parse(await retry.Content.ReadAsStringAsync());
         Assert.That(retry.StatusCode, Is.EqualTo(HttpStatusCode.OK), started.ToJsonString());
         Assert.That(IngestClient.Int(started, "total_files"), Is.EqualTo(2), "only the two failed files");
 
         var child = started["session_id"]!.GetValue<string>();
-        var status = await _api.WaitForEndAsync(child);
+        var status = await Api.WaitForEndAsync(child);
         Assert.That(status["parent_session_id"]!.GetValue<string>(), Is.EqualTo(parent));
         var items = await AllAsync(child);
-        Assert.That(items.Select(i => i!["path"]!.GetValue<string>()), Is.EquivalentTo(new[] { $"{_folder}/fixable.png", $"{_folder}/still-empty.png" }));
+        Assert.That(items.Select(i => i!["path"]!.GetValue<string>()), Is.EquivalentTo(new[] { $"{Folder}/fixable.png", $"{Folder}/still-empty.png" }));
         Assert.That(State(items, "fixable.png").State, Is.EqualTo("committed"));
         Assert.That(State(items, "still-empty.png").State, Is.EqualTo("failed"));
 
-        using var nothing = await _http.PostAsync($"api/ingest/session/{(await _api.StartAsync(new { directory = _folder, skip_existing = false, max_files = 1 }))}/retry-failed", null);
+        using var nothing = await Http.PostAsync($"api/ingest/session/{(await Api.StartAsync(new { directory = Folder, skip_existing = false, max_files = 1 }))}/retry-failed", null);
         Assert.That(nothing.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest), "a session without failures has nothing to retry");
     }
 
@@ -160,9 +138,9 @@ public sealed class SessionFilesTests
     [TestCase("limit=5000", "limit")]
     public async Task Bad_parameters_answer_400(string query, string field)
     {
-        IngestApiTests.WritePngs(_folder, 1);
-        var id = await _api.StartAsync(new { directory = _folder });
-        using var response = await _http.GetAsync($"api/ingest/session/{id}/files?{query}");
+        IngestApiTests.WritePngs(Folder, 1);
+        var id = await Api.StartAsync(new { directory = Folder });
+        using var response = await Http.GetAsync($"api/ingest/session/{id}/files?{query}");
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
         Assert.That(IngestClient.Parse(await response.Content.ReadAsStringAsync())["errors"]![field], Is.Not.Null);
     }
@@ -172,7 +150,7 @@ public sealed class SessionFilesTests
     [TestCase("POST", "retry-failed")]
     public async Task Unknown_session_answers_404(string method, string leaf)
     {
-        using var response = await _http.SendAsync(new HttpRequestMessage(new HttpMethod(method), $"api/ingest/session/nope/{leaf}"));
+        using var response = await Http.SendAsync(new HttpRequestMessage(new HttpMethod(method), $"api/ingest/session/nope/{leaf}"));
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
     }
 
@@ -182,7 +160,7 @@ public sealed class SessionFilesTests
         var cursor = "0";
         while (true)
         {
-            var page = IngestClient.Parse(await _http.GetStringAsync($"api/ingest/session/{id}/files?cursor={cursor}&limit=1000"));
+            var page = IngestClient.Parse(await Http.GetStringAsync($"api/ingest/session/{id}/files?cursor={cursor}&limit=1000"));
             all.AddRange(page["items"]!.AsArray()!.Select(i => i!));
             cursor = page["next_cursor"]!.GetValue<string>();
             if (!page["has_more"]!.GetValue<bool>())

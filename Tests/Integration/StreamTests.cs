@@ -9,38 +9,16 @@ using Microsoft.Extensions.DependencyInjection;
 namespace IngestLite.Tests.Integration;
 
 /// <summary>The event streams over real HTTP, parsed with SseParser.</summary>
-public sealed class StreamTests
+public sealed class StreamTests : ApiTest
 {
-    private static AppHost App => TestSuite.App;
-
-    private HttpClient _http = null!;
-    private IngestClient _api = null!;
-    private string _folder = null!;
-
-    [SetUp]
-    public void SetUp()
-    {
-        _http = App.CreateRealClient();
-        _api = new IngestClient(_http);
-        _folder = "s-" + Guid.NewGuid().ToString("N")[..8];
-        Directory.CreateDirectory(Path.Combine(App.MediaRoot, _folder));
-    }
-
-    [TearDown]
-    public void TearDown()
-    {
-        App.SetSetting("Ingest:MaxFilesPerSecond", null);
-        _http.Dispose();
-    }
-
     [Test]
     public async Task Stream_sends_the_snapshot_then_every_change_then_done_and_closes()
     {
-        IngestApiTests.WritePngs(_folder, 12);
-        App.SetSetting("Ingest:MaxFilesPerSecond", "6");
-        var id = await _api.StartAsync(new { directory = _folder });
-        var events = await SseReader.ReadAllAsync(_http, $"api/ingest/stream/{id}");
-        var status = await _api.StatusTextAsync(id);
+        IngestApiTests.WritePngs(Folder, 12);
+        Set("Ingest:MaxFilesPerSecond", "6");
+        var id = await Api.StartAsync(new { directory = Folder });
+        var events = await SseReader.ReadAllAsync(Http, $"api/ingest/stream/{id}");
+        var status = await Api.StatusTextAsync(id);
 
         Assert.That(events, Is.Not.Empty);
         var first = IngestClient.Parse(events[0].Data);
@@ -63,13 +41,13 @@ public sealed class StreamTests
     [Test]
     public async Task A_client_that_accepts_compression_gets_a_compressed_stream_event_by_event()
     {
-        IngestApiTests.WritePngs(_folder, 8);
-        App.SetSetting("Ingest:MaxFilesPerSecond", "8");
-        var id = await _api.StartAsync(new { directory = _folder });
+        IngestApiTests.WritePngs(Folder, 8);
+        Set("Ingest:MaxFilesPerSecond", "8");
+        var id = await Api.StartAsync(new { directory = Folder });
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
         using var request = new HttpRequestMessage(HttpMethod.Get, $"api/ingest/stream/{id}");
         request.Headers.AcceptEncoding.ParseAdd("gzip, br");
-        using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cts.Token);
+        using var response = await Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cts.Token);
         Assert.That(response.Content.Headers.ContentEncoding, Is.EquivalentTo(new[] { "br" }));
 
         // Decode by hand: every event must be decodable as soon as it is sent (the compressor is flushed per event).
@@ -80,21 +58,21 @@ public sealed class StreamTests
             events.Add(new ReceivedEvent(item.EventType, item.Data, item.EventId, DateTime.UtcNow));
             if (events.Count == 2)
             {
-                Assert.That((await _api.StatusAsync(id))["status"]!.GetValue<string>(), Is.EqualTo("processing"), "events arrive while the run goes on");
+                Assert.That((await Api.StatusAsync(id))["status"]!.GetValue<string>(), Is.EqualTo("processing"), "events arrive while the run goes on");
             }
         }
 
         Assert.That(events[^1].Type, Is.EqualTo("done"));
-        Assert.That(events[^1].Data, Is.EqualTo(await _api.StatusTextAsync(id)));
+        Assert.That(events[^1].Data, Is.EqualTo(await Api.StatusTextAsync(id)));
     }
 
     [Test]
     public async Task Response_headers_forbid_buffering_and_caching()
     {
-        IngestApiTests.WritePngs(_folder, 1);
-        var id = await _api.StartAsync(new { directory = _folder });
-        await _api.WaitForEndAsync(id);
-        using var response = await SseReader.OpenAsync(_http, $"api/ingest/stream/{id}");
+        IngestApiTests.WritePngs(Folder, 1);
+        var id = await Api.StartAsync(new { directory = Folder });
+        await Api.WaitForEndAsync(id);
+        using var response = await SseReader.OpenAsync(Http, $"api/ingest/stream/{id}");
 
         Assert.That(response.Content.Headers.ContentType?.MediaType, Is.EqualTo("text/event-stream"));
         Assert.That(response.Headers.CacheControl?.NoCache, Is.True);
@@ -107,13 +85,13 @@ public sealed class StreamTests
     [Test]
     public async Task Resume_with_Last_Event_ID_mid_run_has_no_gap_and_no_duplicate()
     {
-        IngestApiTests.WritePngs(_folder, 20);
-        App.SetSetting("Ingest:MaxFilesPerSecond", "25");
-        var id = await _api.StartAsync(new { directory = _folder });
+        IngestApiTests.WritePngs(Folder, 20);
+        Set("Ingest:MaxFilesPerSecond", "25");
+        var id = await Api.StartAsync(new { directory = Folder });
 
         var before = new List<ReceivedEvent>();
         using (var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20)))
-        using (var response = await SseReader.OpenAsync(_http, $"api/ingest/stream/{id}", null, cts.Token))
+        using (var response = await SseReader.OpenAsync(Http, $"api/ingest/stream/{id}", null, cts.Token))
         {
             await foreach (var e in SseReader.ReadAsync(response, cts.Token))
             {
@@ -126,7 +104,7 @@ public sealed class StreamTests
         }
 
         var lastId = before[^1].Id!;
-        var after = await SseReader.ReadAllAsync(_http, $"api/ingest/stream/{id}", lastId);
+        var after = await SseReader.ReadAllAsync(Http, $"api/ingest/stream/{id}", lastId);
         var afterIds = after.Where(e => e.Id is not null).Select(e => long.Parse(e.Id!)).ToList();
 
         Assert.That(afterIds, Is.Not.Empty);
@@ -139,15 +117,15 @@ public sealed class StreamTests
     [Test]
     public async Task Resume_after_the_end_gets_the_final_event_at_once()
     {
-        IngestApiTests.WritePngs(_folder, 2);
-        var id = await _api.StartAsync(new { directory = _folder });
-        var final = await _api.WaitForEndAsync(id);
+        IngestApiTests.WritePngs(Folder, 2);
+        var id = await Api.StartAsync(new { directory = Folder });
+        var final = await Api.WaitForEndAsync(id);
         var seq = final["seq"]!.GetValue<long>();
 
         foreach (var lastEventId in new[] { (seq - 1).ToString(), seq.ToString(), "not-a-number" })
         {
             var clock = Stopwatch.StartNew();
-            var events = await SseReader.ReadAllAsync(_http, $"api/ingest/stream/{id}", lastEventId);
+            var events = await SseReader.ReadAllAsync(Http, $"api/ingest/stream/{id}", lastEventId);
             Assert.That(events.Select(e => e.Type), Is.EqualTo(new[] { "done" }), $"Last-Event-ID {lastEventId}");
             Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(2)));
             Assert.That(events[0].Id, Is.EqualTo(seq.ToString()));
@@ -157,9 +135,9 @@ public sealed class StreamTests
     [Test]
     public async Task Idle_stream_sends_heartbeats()
     {
-        var version = IngestClient.Int(IngestClient.Parse(await _http.GetStringAsync("api/ingest/metrics")), "registry_version");
+        var version = IngestClient.Int(IngestClient.Parse(await Http.GetStringAsync("api/ingest/metrics")), "registry_version");
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        using var response = await SseReader.OpenAsync(_http, "api/ingest/stream", version.ToString(), cts.Token);
+        using var response = await SseReader.OpenAsync(Http, "api/ingest/stream", version.ToString(), cts.Token);
         var clock = Stopwatch.StartNew();
         await foreach (var e in SseReader.ReadAsync(response, cts.Token))
         {
@@ -176,10 +154,10 @@ public sealed class StreamTests
     [Test]
     public async Task Fifty_concurrent_streams_all_reach_done_and_release_everything()
     {
-        IngestApiTests.WritePngs(_folder, 15);
-        App.SetSetting("Ingest:MaxFilesPerSecond", "30");
-        var id = await _api.StartAsync(new { directory = _folder });
-        var readers = Enumerable.Range(0, 50).Select(_ => SseReader.ReadAllAsync(_http, $"api/ingest/stream/{id}")).ToList();
+        IngestApiTests.WritePngs(Folder, 15);
+        Set("Ingest:MaxFilesPerSecond", "30");
+        var id = await Api.StartAsync(new { directory = Folder });
+        var readers = Enumerable.Range(0, 50).Select(_ => SseReader.ReadAllAsync(Http, $"api/ingest/stream/{id}")).ToList();
         var all = await Task.WhenAll(readers);
 
         Assert.That(all.Select(events => events[^1].Type), Is.All.EqualTo("done"));
@@ -190,20 +168,20 @@ public sealed class StreamTests
     [Test]
     public async Task A_client_that_stops_reading_does_not_slow_the_job()
     {
-        IngestApiTests.WritePngs(_folder, 40);
-        App.SetSetting("Ingest:MaxFilesPerSecond", "100");
-        var baseline = await TimeRunAsync(new { directory = _folder, skip_existing = false });
+        IngestApiTests.WritePngs(Folder, 40);
+        Set("Ingest:MaxFilesPerSecond", "100");
+        var baseline = await TimeRunAsync(new { directory = Folder, skip_existing = false });
 
         // Twenty clients open the stream and never read a byte; a prompt "huge" prompt makes each event large.
         var stalled = new List<(Socket, NetworkStream)>();
-        var id = await _api.StartAsync(new { directory = _folder, skip_existing = false });
+        var id = await Api.StartAsync(new { directory = Folder, skip_existing = false });
         for (var i = 0; i < 20; i++)
         {
             stalled.Add(await OpenStalledAsync($"/api/ingest/stream/{id}"));
         }
 
         var clock = Stopwatch.StartNew();
-        var status = await _api.WaitForEndAsync(id);
+        var status = await Api.WaitForEndAsync(id);
         clock.Stop();
         TestContext.Out.WriteLine($"run without readers: {baseline.TotalMilliseconds:F0} ms; with 20 stalled readers: {clock.Elapsed.TotalMilliseconds:F0} ms");
 
@@ -221,17 +199,17 @@ public sealed class StreamTests
     [Test]
     public async Task Multiplexed_stream_sees_two_concurrent_sessions()
     {
-        IngestApiTests.WritePngs(_folder, 6, "a");
-        var other = _folder + "-b";
+        IngestApiTests.WritePngs(Folder, 6, "a");
+        var other = Folder + "-b";
         Directory.CreateDirectory(Path.Combine(App.MediaRoot, other));
         IngestApiTests.WritePngs(other, 6, "b");
-        App.SetSetting("Ingest:MaxFilesPerSecond", "20");
+        Set("Ingest:MaxFilesPerSecond", "20");
 
-        var version = IngestClient.Int(IngestClient.Parse(await _http.GetStringAsync("api/ingest/metrics")), "registry_version");
+        var version = IngestClient.Int(IngestClient.Parse(await Http.GetStringAsync("api/ingest/metrics")), "registry_version");
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        using var response = await SseReader.OpenAsync(_http, "api/ingest/stream", version.ToString(), cts.Token);
-        var first = await _api.StartAsync(new { directory = _folder });
-        var second = await _api.StartAsync(new { directory = other });
+        using var response = await SseReader.OpenAsync(Http, "api/ingest/stream", version.ToString(), cts.Token);
+        var first = await Api.StartAsync(new { directory = Folder });
+        var second = await Api.StartAsync(new { directory = other });
         var done = new HashSet<string>();
         var seen = new Dictionary<string, long>();
         var ids = new List<long>();
@@ -273,7 +251,7 @@ public sealed class StreamTests
             HttpResponseMessage? refused = null;
             for (var i = 0; i < 200 && refused is null; i++)
             {
-                var response = await SseReader.OpenAsync(_http, "api/ingest/stream");
+                var response = await SseReader.OpenAsync(Http, "api/ingest/stream");
                 if (response.StatusCode == HttpStatusCode.ServiceUnavailable)
                 {
                     refused = response;
@@ -305,7 +283,7 @@ public sealed class StreamTests
         const int Changes = 20_000;
         registry.Publish(Synthetic(id, 0, SessionStatus.Processing));
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        using var response = await SseReader.OpenAsync(_http, $"api/ingest/stream/{id}", null, cts.Token);
+        using var response = await SseReader.OpenAsync(Http, $"api/ingest/stream/{id}", null, cts.Token);
         var events = new List<ReceivedEvent>();
         var firstArrived = new TaskCompletionSource();
         var reader = Task.Run(async () =>
@@ -348,8 +326,8 @@ public sealed class StreamTests
     private async Task<TimeSpan> TimeRunAsync(object parameters)
     {
         var clock = Stopwatch.StartNew();
-        var id = await _api.StartAsync(parameters);
-        await _api.WaitForEndAsync(id);
+        var id = await Api.StartAsync(parameters);
+        await Api.WaitForEndAsync(id);
         return clock.Elapsed;
     }
 
@@ -370,13 +348,13 @@ public sealed class StreamTests
         do
         {
             await Task.Delay(50);
-            metrics = IngestClient.Parse(await _http.GetStringAsync("api/ingest/metrics"));
+            metrics = IngestClient.Parse(await Http.GetStringAsync("api/ingest/metrics"));
         }
         while ((IngestClient.Int(metrics, "open_streams") > 0 || IngestClient.Int(metrics, "subscribers") > 0) && DateTime.UtcNow < deadline);
 
         Assert.That(IngestClient.Int(metrics, "open_streams"), Is.Zero, $"streams left open: {metrics.ToJsonString()}");
         Assert.That(IngestClient.Int(metrics, "subscribers"), Is.Zero, $"subscribers left: {metrics.ToJsonString()}");
-        var health = IngestClient.Parse(await _http.GetStringAsync("healthz"));
+        var health = IngestClient.Parse(await Http.GetStringAsync("healthz"));
         Assert.That(health["checks"]!["streams"]!["data"]!["open_streams"]!.GetValue<int>(), Is.Zero);
     }
 }
