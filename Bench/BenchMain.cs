@@ -9,7 +9,7 @@ namespace IngestLite.Bench;
 /// <summary>
 /// Starts IngestLite in-process on Kestrel (127.0.0.1), drives it over real HTTP, prints a Markdown
 /// table and, with --json PATH, writes the same figures as JSON. --quick finishes in under 2 minutes;
-/// --only a,b runs some scenarios (latency, bandwidth, connections, fanout, ingest, report).
+/// --only a,b runs some scenarios (latency, bandwidth, connections, fanout, soak, ingest, report).
 /// </summary>
 public static class BenchMain
 {
@@ -81,6 +81,11 @@ public static class BenchMain
             if (Runs("fanout"))
             {
                 figures.AddRange(await FanOut.RunAsync(app, registry, 1000, TimeSpan.FromSeconds(quick ? 3 : 10)));
+            }
+
+            if (Runs("soak"))
+            {
+                figures.AddRange(await Soak.RunAsync(app, sessions: quick ? 2 : 3, clientsPerKind: quick ? 20 : 100, files: 40));
             }
 
             if (Runs("ingest"))

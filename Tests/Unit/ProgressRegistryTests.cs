@@ -31,6 +31,22 @@ public sealed class ProgressRegistryTests
     private static async Task<bool> StaysPending(Task task) => await Task.WhenAny(task, Task.Delay(100)) != task;
 
     [Test]
+    public async Task A_change_is_serialized_once_however_many_readers_take_it()
+    {
+        var registry = new InProcessProgressRegistry();
+        registry.Publish(Snapshot("json", 1));
+        var subscriptions = Enumerable.Range(0, 50).Select(_ => registry.Subscribe("json")!).ToList();
+        var waits = subscriptions.Select(s => s.NextAsync(1, _timeout.Token).AsTask()).ToList();
+        registry.Publish(Snapshot("json", 2));
+        var updates = await Task.WhenAll(waits);
+
+        var payloads = updates.Select(u => u!.Json).ToList();
+        Assert.That(payloads.Distinct(ReferenceEqualityComparer.Instance).Count(), Is.EqualTo(1), "one byte array shared by every reader");
+        Assert.That(System.Text.Encoding.UTF8.GetString(payloads[0]), Does.Contain("\"seq\":2"));
+        subscriptions.ForEach(s => s.Dispose());
+    }
+
+    [Test]
     public void Publish_then_Get_returns_the_snapshot()
     {
         var snapshot = Snapshot("s1", 1);
