@@ -1,0 +1,207 @@
+using System.Text.Json.Nodes;
+using IngestLite.Tests.Support;
+using IngestLite.Tests.Support.Pages;
+using Microsoft.Playwright;
+using NUnit.Framework.Interfaces;
+
+namespace IngestLite.Tests.Integration.Browser;
+
+/// <summary>
+/// A fresh browser context (its own profile: storage, locks, channels) per test, traced; on failure
+/// a screenshot of every tab and the trace go to <c>Tests/playwright-artifacts/</c>. Afterwards the
+/// throttle is reset and any run the test left going is cancelled, so the next test starts clean.
+/// </summary>
+public abstract class BrowserTest
+{
+    private readonly List<string> _pageErrors = [];
+    private readonly List<string> _consoleErrors = [];
+
+    protected static AppHost App => TestSuite.App;
+
+    protected IBrowserContext Context { get; private set; } = null!;
+
+    protected HttpClient Http { get; private set; } = null!;
+
+    protected IngestClient Api { get; private set; } = null!;
+
+    /// <summary>Where screenshots and traces go (git-ignored).</summary>
+    public static string ArtifactsDirectory { get; } = Path.Combine(RepositoryRoot(), "Tests", "playwright-artifacts");
+
+    [SetUp]
+    public async Task OpenContextAsync()
+    {
+        Http = App.CreateRealClient();
+        Api = new IngestClient(Http);
+        Context = await BrowserFixture.Browser.NewContextAsync(new BrowserNewContextOptions
+        {
+            BaseURL = App.BaseAddress.ToString(),
+            ViewportSize = new ViewportSize { Width = 1360, Height = 1000 },
+        });
+        Context.SetDefaultTimeout(15_000);
+        Context.Page += (_, page) => WatchPage(page);
+        await Context.AddInitScriptAsync(PageProbes.CspWatcher);
+        await Context.Tracing.StartAsync(new TracingStartOptions { Title = TestContext.CurrentContext.Test.Name, Snapshots = true });
+    }
+
+    [TearDown]
+    public async Task CloseContextAsync()
+    {
+        try
+        {
+            if (TestContext.CurrentContext.Result.Outcome.Status == TestStatus.Failed || _pageErrors.Count > 0)
+            {
+                await SaveFailureArtifactsAsync();
+            }
+            else
+            {
+                await Context.Tracing.StopAsync();
+            }
+
+            await Context.CloseAsync();
+        }
+        finally
+        {
+            App.SetSetting("Ingest:MaxFilesPerSecond", null);
+            await CancelRunningSessionsAsync();
+            Http.Dispose();
+        }
+
+        // An uncaught exception or a CSP violation fails the test even when the screen looked right.
+        Assert.That(_pageErrors, Is.Empty, "uncaught errors or CSP violations in the page");
+    }
+
+    protected async Task<IngestPage> OpenIngestPageAsync()
+    {
+        var page = new IngestPage(await Context.NewPageAsync());
+        await page.GotoAsync();
+        return page;
+    }
+
+    /// <summary>A new folder at the top of the media root holding <paramref name="count"/> small PNGs.</summary>
+    protected static string NewFolder(int count)
+    {
+        var folder = "b-" + Guid.NewGuid().ToString("N")[..8];
+        Directory.CreateDirectory(Path.Combine(App.MediaRoot, folder));
+        IngestApiTests.WritePngs(folder, count);
+        return folder;
+    }
+
+    protected static void Throttle(int filesPerSecond) =>
+        App.SetSetting("Ingest:MaxFilesPerSecond", filesPerSecond.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+    /// <summary>The problem detail the API gives for these parameters, asked directly.</summary>
+    protected async Task<string> ApiDetailAsync(object parameters)
+    {
+        using var response = await Api.PostProcessAsync(parameters);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.That((int)response.StatusCode, Is.EqualTo(400), body);
+        return IngestClient.Parse(body)["detail"]!.GetValue<string>();
+    }
+
+    protected async Task<List<string>> SessionIdsAsync() =>
+        [.. JsonNode.Parse(await Http.GetStringAsync("api/ingest/sessions?limit=1000"))!.AsArray().Select(s => s!["session_id"]!.GetValue<string>())];
+
+    /// <summary>Saves a screenshot of the first tab (always, not only on failure) and returns its path.</summary>
+    protected static async Task<string> ScreenshotAsync(IPage page, string name)
+    {
+        Directory.CreateDirectory(ArtifactsDirectory);
+        var path = Path.Combine(ArtifactsDirectory, name);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = path, FullPage = true });
+        TestContext.Out.WriteLine($"screenshot: {path}");
+        return path;
+    }
+
+    private void WatchPage(IPage page)
+    {
+        page.PageError += (_, error) => _pageErrors.Add(error);
+        page.Console += (_, message) =>
+        {
+            if (message.Type != "error")
+            {
+                return;
+            }
+
+            _consoleErrors.Add(message.Text);
+            // The pages run under a strict CSP: anything it blocks is a defect, even if the screen looks right.
+            if (message.Text.Contains("CSP violation", StringComparison.Ordinal) || message.Text.Contains("Content Security Policy", StringComparison.Ordinal))
+            {
+                _pageErrors.Add(message.Text);
+            }
+        };
+    }
+
+    /// <summary>The trace first (it never hangs on a stuck tab), then a screenshot of every tab; each step on its own.</summary>
+    private async Task SaveFailureArtifactsAsync()
+    {
+        Directory.CreateDirectory(ArtifactsDirectory);
+        var stem = Path.Combine(ArtifactsDirectory, $"{Sanitize(TestContext.CurrentContext.Test.Name)}-{DateTime.UtcNow:yyyyMMdd-HHmmss}");
+        await TryAsync("trace", async () =>
+        {
+            await Context.Tracing.StopAsync(new TracingStopOptions { Path = stem + "-trace.zip" });
+            TestContext.Out.WriteLine($"failure trace: {stem}-trace.zip (open at https://trace.playwright.dev or with playwright.ps1 show-trace)");
+        });
+
+        var index = 0;
+        foreach (var page in Context.Pages)
+        {
+            var path = $"{stem}-tab{index++}.png";
+            await TryAsync($"screenshot of tab {index - 1}", async () =>
+            {
+                await page.ScreenshotAsync(new PageScreenshotOptions { Path = path, FullPage = true, Timeout = 5_000 });
+                TestContext.Out.WriteLine($"failure screenshot: {path}");
+            });
+        }
+
+        foreach (var line in _pageErrors.Concat(_consoleErrors).Take(20))
+        {
+            TestContext.Out.WriteLine($"page error: {line}");
+        }
+    }
+
+    /// <summary>Artifacts are best effort: a tab stuck loading must not hide the test's own failure.</summary>
+    private static async Task TryAsync(string what, Func<Task> action)
+    {
+        try
+        {
+            await action();
+        }
+        catch (Exception ex) when (ex is PlaywrightException or TimeoutException)
+        {
+            TestContext.Out.WriteLine($"no {what}: {ex.Message.Split('\n')[0]}");
+        }
+    }
+
+    private async Task CancelRunningSessionsAsync()
+    {
+        for (var attempt = 0; attempt < 10; attempt++)
+        {
+            var active = IngestClient.Parse(await Http.GetStringAsync("api/ingest/active-session"));
+            if (active["session_id"]?.GetValue<string>() is not { } id)
+            {
+                return;
+            }
+
+            using (await Http.PostAsync($"api/ingest/cancel/{id}", null))
+            {
+            }
+
+            await Api.WaitForEndAsync(id, TimeSpan.FromSeconds(10));
+        }
+    }
+
+    private static string Sanitize(string name) =>
+        string.Concat(name.Select(c => char.IsLetterOrDigit(c) || c is '-' or '_' ? c : '_'));
+
+    private static string RepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "IngestLite.csproj")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        return Directory.GetCurrentDirectory();
+    }
+}

@@ -1,0 +1,184 @@
+using System.Text.Json;
+using Microsoft.Playwright;
+using static Microsoft.Playwright.Assertions;
+
+namespace IngestLite.Tests.Support.Pages;
+
+/// <summary>What the live panel shows at one moment, read in a single round trip.</summary>
+public sealed record PanelState(
+    string Session,
+    long? Seq,
+    string? Status,
+    string Badge,
+    string Percent,
+    int ProgressValue,
+    string Files,
+    int Metadata,
+    int Keywords,
+    int Scores,
+    int Committed,
+    int Errors,
+    IReadOnlyList<string> ErrorFiles,
+    string StatusText);
+
+/// <summary>The ingest page (<c>/</c>). Every selector the tests use lives in <see cref="Selectors"/>.</summary>
+public sealed class IngestPage(IPage page)
+{
+    public static class Selectors
+    {
+        public const string FolderList = "#folder-list";
+        public const string FolderRow = "#folder-list li.folder-row";
+        public const string FolderCheck = "input.folder-check";
+        public const string FolderName = "button.folder-name";
+        public const string FolderUp = "#folder-up";
+        public const string FolderPath = "#folder-path";
+        public const string AddFolder = "#add-folder";
+        public const string SelectedFolders = "#selected-folders";
+        public const string ChipRemove = "button.chip-remove";
+        public const string Pattern = "#pattern";
+        public const string Recursive = "#recursive";
+        public const string MaxFiles = "#max-files";
+        public const string StartButton = "#start-button";
+        public const string FormError = "#form-error";
+        public const string LivePanel = "#live-panel";
+        public const string Badge = "#connection-badge";
+        public const string StatusText = "#status-text";
+        public const string StallWarning = "#stall-warning";
+        public const string ProgressBar = "#progress-bar";
+        public const string ProgressFill = "#progress-fill";
+        public const string ProgressPercent = "#progress-percent";
+        public const string ProgressFiles = "#progress-files";
+        public const string ErrorList = "#error-list";
+        public const string ErrorItem = "#error-list li";
+        public const string CancelButton = "#cancel-button";
+        public const string Summary = "#run-summary";
+        public const string SummaryText = "#summary-text";
+        public const string ReportLink = "#report-link";
+        public const string ResumeButton = "#resume-button";
+        public const string RecentSessions = "#recent-sessions";
+        public const string RecentSession = "#recent-sessions li.session";
+    }
+
+    public IPage Page => page;
+
+    public ILocator FolderList => page.Locator(Selectors.FolderList);
+
+    public ILocator TypedFolder => page.Locator(Selectors.FolderPath);
+
+    public ILocator StartButton => page.Locator(Selectors.StartButton);
+
+    public ILocator FormError => page.Locator(Selectors.FormError);
+
+    public ILocator LivePanel => page.Locator(Selectors.LivePanel);
+
+    public ILocator Badge => page.Locator(Selectors.Badge);
+
+    public ILocator StatusText => page.Locator(Selectors.StatusText);
+
+    public ILocator StallWarning => page.Locator(Selectors.StallWarning);
+
+    public ILocator ProgressFiles => page.Locator(Selectors.ProgressFiles);
+
+    public ILocator ErrorItems => page.Locator(Selectors.ErrorItem);
+
+    public ILocator CancelButton => page.Locator(Selectors.CancelButton);
+
+    public ILocator Summary => page.Locator(Selectors.Summary);
+
+    public ILocator SummaryText => page.Locator(Selectors.SummaryText);
+
+    public ILocator ReportLink => page.Locator(Selectors.ReportLink);
+
+    public ILocator ResumeButton => page.Locator(Selectors.ResumeButton);
+
+    public ILocator RecentSessions => page.Locator(Selectors.RecentSession);
+
+    public ILocator FolderRow(string path) => page.Locator($"{Selectors.FolderRow}[data-path=\"{path}\"]");
+
+    /// <summary>Opens the page and waits until the folder browser has listed the media root.</summary>
+    public async Task GotoAsync(float timeoutMs = 15_000)
+    {
+        await page.GotoAsync("/", new PageGotoOptions { Timeout = timeoutMs });
+        await Expect(FolderList).ToHaveAttributeAsync("data-state", "loaded", new() { Timeout = timeoutMs });
+    }
+
+    public async Task SelectFolderAsync(string path) =>
+        await FolderRow(path).Locator(Selectors.FolderCheck).CheckAsync();
+
+    public async Task OpenFolderAsync(string path) =>
+        await FolderRow(path).Locator(Selectors.FolderName).ClickAsync();
+
+    public async Task AddTypedFolderAsync(string path)
+    {
+        await TypedFolder.FillAsync(path);
+        await page.Locator(Selectors.AddFolder).ClickAsync();
+    }
+
+    public async Task RemoveSelectedAsync(string path) =>
+        await page.Locator($"{Selectors.SelectedFolders} li[data-path=\"{path}\"] {Selectors.ChipRemove}").ClickAsync();
+
+    public async Task SetPatternAsync(string pattern) => await page.Locator(Selectors.Pattern).FillAsync(pattern);
+
+    /// <summary>Selects the folder, presses Start and returns the session the panel attaches to.</summary>
+    public async Task<string> StartAsync(string folder)
+    {
+        await SelectFolderAsync(folder);
+        await StartButton.ClickAsync();
+        return await WaitForSessionAsync();
+    }
+
+    public async Task<string> WaitForSessionAsync(float timeoutMs = 10_000)
+    {
+        await Expect(LivePanel).Not.ToHaveAttributeAsync("data-session", "", new() { Timeout = timeoutMs });
+        return (await LivePanel.GetAttributeAsync("data-session"))!;
+    }
+
+    /// <summary>Waits until the panel shows the session in a final state; the badge then reads that state.</summary>
+    public async Task WaitForFinalAsync(string status, float timeoutMs = 60_000)
+    {
+        await Expect(LivePanel).ToHaveAttributeAsync("data-status", status, new() { Timeout = timeoutMs });
+        await Expect(Badge).ToHaveTextAsync(status.ToUpperInvariant(), new() { Timeout = 5_000 });
+    }
+
+    public async Task<PanelState> ReadAsync()
+    {
+        var json = await page.EvaluateAsync<JsonElement>("""
+            () => {
+              const text = (id) => document.getElementById(id).textContent.trim();
+              const number = (id) => Number(text(id).replace(/[^0-9]/g, ''));
+              const panel = document.getElementById('live-panel');
+              return {
+                session: panel.dataset.session ?? '',
+                seq: panel.dataset.seq === undefined ? null : Number(panel.dataset.seq),
+                status: panel.dataset.status ?? null,
+                badge: text('connection-badge'),
+                percent: text('progress-percent'),
+                progressValue: Number(document.getElementById('progress-bar').getAttribute('aria-valuenow')),
+                files: text('progress-files'),
+                metadata: number('stat-metadata'),
+                keywords: number('stat-keywords'),
+                scores: number('stat-scores'),
+                committed: number('stat-committed'),
+                errors: number('stat-errors'),
+                errorFiles: [...document.querySelectorAll('#error-list li')].map((li) => li.dataset.file),
+                statusText: text('status-text'),
+              };
+            }
+            """);
+        return new PanelState(
+            json.GetProperty("session").GetString()!,
+            json.GetProperty("seq").ValueKind == JsonValueKind.Null ? null : json.GetProperty("seq").GetInt64(),
+            json.GetProperty("status").GetString(),
+            json.GetProperty("badge").GetString()!,
+            json.GetProperty("percent").GetString()!,
+            json.GetProperty("progressValue").GetInt32(),
+            json.GetProperty("files").GetString()!,
+            json.GetProperty("metadata").GetInt32(),
+            json.GetProperty("keywords").GetInt32(),
+            json.GetProperty("scores").GetInt32(),
+            json.GetProperty("committed").GetInt32(),
+            json.GetProperty("errors").GetInt32(),
+            [.. json.GetProperty("errorFiles").EnumerateArray().Select(e => e.GetString()!)],
+            json.GetProperty("statusText").GetString()!);
+    }
+}

@@ -1,0 +1,194 @@
+// The ingest page: wires the folder browser, the options form, the live panel and the recent
+// sessions to one ProgressClient. Every snapshot reaches the screen through the client, which
+// drops anything older than what was already shown.
+
+import { byId, fetchJson, problemText, setText } from './dom.js';
+import { FolderBrowser } from './folder-browser.js';
+import { LivePanel } from './live-panel.js';
+import { isFinal, Mode, ProgressClient } from './progress-client.js';
+import { SessionList } from './session-list.js';
+
+const SESSIONS_SHOWN = 15;
+// Without the stream, sessions started elsewhere only show up by asking again now and then.
+const SESSIONS_POLL_MS = 5000;
+
+const client = new ProgressClient();
+const folders = new FolderBrowser();
+const panel = new LivePanel({ onCancel: cancelSession, onResume: resumeSession });
+const sessions = new SessionList({ onSelect: (id) => attach(id), limit: SESSIONS_SHOWN });
+const form = byId('ingest-form');
+const startButton = byId('start-button');
+const formError = byId('form-error');
+let sessionsTimer = 0;
+
+client.addEventListener('snapshot', (event) => onSnapshot(event.detail));
+client.addEventListener('mode', (event) => onMode(event.detail));
+client.addEventListener('removed', (event) => onRemoved(event.detail));
+form.addEventListener('submit', startIngest);
+
+client.start();
+folders.open('');
+loadSessions();
+attachActiveSession();
+
+function onSnapshot(snapshot) {
+    sessions.upsert(snapshot);
+    if (snapshot.session_id === panel.sessionId) {
+        const wasRunning = panel.isRunning;
+        panel.render(snapshot);
+        if (wasRunning && isFinal(snapshot.status)) {
+            // The run changed what is ingested: refresh the folder counts once.
+            folders.reload();
+        }
+        return;
+    }
+    // A run started in another tab (or by the API) takes over an idle or finished panel.
+    if (!isFinal(snapshot.status) && !panel.isRunning) {
+        attach(snapshot.session_id);
+    }
+}
+
+function onMode(mode) {
+    panel.setMode(mode);
+    clearInterval(sessionsTimer);
+    if (mode === Mode.POLLING) {
+        sessionsTimer = setInterval(loadSessions, SESSIONS_POLL_MS);
+    }
+}
+
+function onRemoved(sessionId) {
+    sessions.remove(sessionId);
+    if (panel.sessionId === sessionId) {
+        client.unfollow(sessionId);
+        panel.show(null);
+    }
+}
+
+/** Shows a session in the live panel and keeps it fresh whatever the connection does. */
+function attach(sessionId, started = null) {
+    if (panel.sessionId !== sessionId) {
+        if (panel.sessionId) {
+            client.unfollow(panel.sessionId);
+        }
+        panel.show(sessionId, started);
+        sessions.markCurrent(sessionId);
+    }
+    client.follow(sessionId);
+    const known = client.latest(sessionId);
+    if (known) {
+        panel.render(known);
+    }
+    // One read now: the stream may still be connecting, and polling waits a second.
+    client.refresh(sessionId);
+}
+
+async function startIngest(event) {
+    event.preventDefault();
+    if (startButton.disabled) {
+        return;
+    }
+    showFormError('');
+    setStarting(true);
+    const result = await fetchJson('/api/ingest/process', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ parameters: readParameters() }),
+    });
+    setStarting(false);
+    if (!result.ok) {
+        showFormError(problemText(result));
+        return;
+    }
+    attach(result.body.session_id, result.body);
+    revealPanel();
+}
+
+// On a narrow screen the panel sits below the form: bring it into view, but only when it is out of view.
+function revealPanel() {
+    const panel = byId('live-panel');
+    const top = panel.getBoundingClientRect().top;
+    if (top < 0 || top > window.innerHeight - 120) {
+        panel.scrollIntoView({ block: 'start', behavior: 'smooth' });
+    }
+}
+
+function readParameters() {
+    const parameters = {};
+    const selected = folders.selected();
+    if (selected.length === 1) {
+        parameters.directory = selected[0];
+    } else if (selected.length > 1) {
+        parameters.directories = selected;
+    }
+    const pattern = byId('pattern').value.trim();
+    if (pattern) {
+        parameters.pattern = pattern;
+    }
+    parameters.recursive = byId('recursive').checked;
+    parameters.extract_metadata = byId('extract-metadata').checked;
+    parameters.extract_keywords = byId('extract-keywords').checked;
+    parameters.import_scores = byId('import-scores').checked;
+    parameters.skip_existing = byId('skip-existing').checked;
+    const maxFiles = byId('max-files').value.trim();
+    if (maxFiles) {
+        // Sent as typed (even 0 or 2.5): the API's message explains what is wrong with it.
+        parameters.max_files = Number(maxFiles);
+    }
+    return parameters;
+}
+
+function setStarting(busy) {
+    startButton.disabled = busy;
+    startButton.setAttribute('aria-busy', String(busy));
+    setText(startButton, busy ? 'Starting…' : 'Start ingest');
+}
+
+function showFormError(text) {
+    setText(formError, text);
+    formError.hidden = !text;
+}
+
+async function cancelSession(sessionId) {
+    panel.setBusy('cancel', true);
+    const result = await fetchJson(`/api/ingest/cancel/${encodeURIComponent(sessionId)}`, { method: 'POST' });
+    if (!result.ok) {
+        panel.setBusy('cancel', false);
+        panel.showError(problemText(result));
+        return;
+    }
+    // The answer is the snapshot at the moment of the request; the final "cancelled" follows.
+    client.offer(result.body);
+}
+
+async function resumeSession(sessionId) {
+    panel.setBusy('resume', true);
+    panel.showError('');
+    const result = await fetchJson(`/api/ingest/resume/${encodeURIComponent(sessionId)}`, { method: 'POST' });
+    panel.setBusy('resume', false);
+    if (!result.ok) {
+        panel.showError(problemText(result));
+        return;
+    }
+    client.follow(sessionId);
+    client.offer(result.body);
+}
+
+async function loadSessions() {
+    const result = await fetchJson(`/api/ingest/sessions?limit=${SESSIONS_SHOWN}`);
+    if (!result.ok || !Array.isArray(result.body)) {
+        return;
+    }
+    for (const snapshot of result.body) {
+        // Already delivered (by the stream) or newer: offer() says no, the row exists anyway.
+        client.offer(snapshot);
+    }
+    sessions.loaded();
+}
+
+async function attachActiveSession() {
+    const result = await fetchJson('/api/ingest/active-session');
+    if (result.ok && result.body?.session_id && !panel.isRunning) {
+        client.offer(result.body.snapshot);
+        attach(result.body.session_id);
+    }
+}
