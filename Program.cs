@@ -39,7 +39,11 @@ var app = builder.Build();
 app.UseSecurityHeaders("/hangfire");
 app.UseExceptionHandler();
 app.UseStatusCodePages();
-app.UseStaticFiles();
+app.UseStaticFiles(new StaticFileOptions
+{
+    // Modules import each other: a browser must revalidate them (cheap, by ETag) so an upgrade never mixes versions.
+    OnPrepareResponse = context => context.Context.Response.Headers.CacheControl = "no-cache",
+});
 
 // The dashboard is local-only unless Hangfire:DashboardAllowRemote is set (see README for the risk).
 app.UseHangfireDashboard("/hangfire", new DashboardOptions

@@ -172,10 +172,16 @@ public static class ProgressApi
                 yield break;
             }
 
-            // Coalesce bursts: within MinEventInterval of the last event, wait and send the newest state
-            // instead. A final state is never held back.
-            if (!update.Snapshot.Status.IsTerminal() && await PaceAsync(lastSent, options.MinEventInterval, time, cancellationToken))
+            // Coalesce bursts into their newest state (see SettleAsync). A final state is never held back.
+            if (!update.Snapshot.Status.IsTerminal())
             {
+                var seen = update.Snapshot.Seq;
+                await SettleAsync(lastSent, options, time, async wait =>
+                {
+                    var (next, timedOut) = await NextAsync(subscription, seen, wait, time, cancellationToken);
+                    seen = next?.Snapshot.Seq ?? seen;
+                    return !timedOut && next is { Snapshot.Status: var status } && !status.IsTerminal();
+                });
                 update = registry.Get(sessionId) is { } newer && newer.Snapshot.Seq > update.Snapshot.Seq ? newer : update;
             }
 
@@ -254,7 +260,13 @@ public static class ProgressApi
 
             if (!firstScan)
             {
-                await PaceAsync(lastSent, options.MinEventInterval, time, cancellationToken);
+                var version = registry.Version;
+                await SettleAsync(lastSent, options, time, async wait =>
+                {
+                    var changed = await WaitAnyAsync(subscription, version, wait, time, cancellationToken);
+                    version = registry.Version;
+                    return changed;
+                });
             }
 
             // Read the version before scanning: a publish racing with the scan wakes the next wait.
@@ -287,17 +299,28 @@ public static class ProgressApi
         }
     }
 
-    /// <summary>Waits out the rest of <paramref name="interval"/> since <paramref name="lastSent"/>; true if it waited.</summary>
-    private static async ValueTask<bool> PaceAsync(long lastSent, TimeSpan interval, TimeProvider time, CancellationToken cancellationToken)
+    /// <summary>
+    /// Within MinEventInterval of the last event, waits until the changes pause for QuietPeriod or the
+    /// interval runs out, whichever comes first. A burst (a file's stages, a few ms) goes out as its
+    /// newest state just after it ends; changes that never pause go out at most once per interval.
+    /// <paramref name="waitForChange"/> waits up to the given time and says whether a change came
+    /// that should keep the stream settling.
+    /// </summary>
+    private static async Task SettleAsync(long lastSent, StreamOptions options, TimeProvider time, Func<TimeSpan, Task<bool>> waitForChange)
     {
-        var left = interval - time.GetElapsedTime(lastSent);
-        if (lastSent == 0 || left <= TimeSpan.Zero)
+        if (lastSent == 0)
         {
-            return false;
+            return;
         }
 
-        await Task.Delay(left, time, cancellationToken);
-        return true;
+        while (true)
+        {
+            var left = options.MinEventInterval - time.GetElapsedTime(lastSent);
+            if (left <= TimeSpan.Zero || !await waitForChange(left < options.QuietPeriod ? left : options.QuietPeriod))
+            {
+                return;
+            }
+        }
     }
 
     private static SseItem<byte[]> Item(ProgressUpdate update, TimeSpan? retry, long? id = null) =>

@@ -27,6 +27,13 @@ public sealed class StreamOptions
     [Range(typeof(TimeSpan), "00:00:00", "00:00:01")]
     public TimeSpan MinEventInterval { get; set; } = TimeSpan.FromMilliseconds(100);
 
+    /// <summary>
+    /// Within <see cref="MinEventInterval"/>, a stream waits for the changes to pause this long before it
+    /// sends the newest state, so a short burst reaches the client a few ms after it ends.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.001", "00:00:01")]
+    public TimeSpan QuietPeriod { get; set; } = TimeSpan.FromMilliseconds(10);
+
     /// <summary>Compress streams (Brotli or gzip, flushed per event) for clients that accept it.</summary>
     public bool Compression { get; set; } = true;
 

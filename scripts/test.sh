@@ -28,4 +28,13 @@ fi
 # The benchmark is not run here, but it must keep compiling.
 dotnet build Bench/IngestLite.Bench.csproj -c Release -nologo -v quiet
 
-exec dotnet test Tests/IngestLite.Tests.csproj -c Release --logger "console;verbosity=normal" "$@"
+log="$(mktemp)"
+set +e
+dotnet test Tests/IngestLite.Tests.csproj -c Release --logger "console;verbosity=normal" "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+passed=$(grep -oP '^\s*Passed:\s+\K[0-9]+' "$log" | tail -n 1)
+failed=$(grep -oP '^\s*Failed:\s+\K[0-9]+' "$log" | tail -n 1)
+rm -f "$log"
+echo "${passed:-0} passed, ${failed:-0} failed"
+exit "$status"
