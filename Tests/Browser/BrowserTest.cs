@@ -30,6 +30,9 @@ public abstract class BrowserTest
     [SetUp]
     public async Task OpenContextAsync()
     {
+        // NUnit runs every test of a fixture on one instance: start each test with no errors of the last.
+        _pageErrors.Clear();
+        _consoleErrors.Clear();
         Http = App.CreateRealClient();
         Api = new IngestClient(Http);
         Context = await BrowserFixture.Browser.NewContextAsync(new BrowserNewContextOptions

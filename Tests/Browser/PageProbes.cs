@@ -52,6 +52,44 @@ public static class PageProbes
         })();
         """;
 
+    /// <summary>
+    /// Records on <c>window.__results</c> every row added to the results table and every item added to
+    /// the failed-files panel (with the time and the status on screen then), how many rows were ever
+    /// removed, the most rows the table held at once, and every text the current-file field showed.
+    /// </summary>
+    public const string ResultsRecorder = """
+        (() => {
+          const now = () => performance.timeOrigin + performance.now();
+          const probe = { rows: [], failed: [], removed: 0, maxRows: 0, currentFiles: [] };
+          window.__results = probe;
+          const status = () => document.getElementById('live-panel')?.dataset.status ?? '';
+          const session = () => document.getElementById('live-panel')?.dataset.session ?? '';
+          const elements = (nodes) => [...nodes].filter((node) => node.nodeType === 1);
+
+          new MutationObserver((mutations) => {
+            const at = now();
+            for (const m of mutations) {
+              const target = m.target;
+              if (target.id === 'results-body') {
+                for (const node of elements(m.addedNodes)) {
+                  probe.rows.push({ at, session: session(), seq: Number(node.dataset.seq), path: node.dataset.path,
+                    state: node.dataset.state, status: status() });
+                }
+                probe.removed += elements(m.removedNodes).length;
+                probe.maxRows = Math.max(probe.maxRows, target.childElementCount);
+              } else if (target.id === 'failed-list') {
+                for (const node of elements(m.addedNodes)) {
+                  probe.failed.push({ at, session: session(), seq: Number(node.dataset.seq), path: node.dataset.path,
+                    state: 'failed', status: status() });
+                }
+              } else if (target.id === 'current-file') {
+                probe.currentFiles.push(target.textContent);
+              }
+            }
+          }).observe(document, { subtree: true, childList: true });
+        })();
+        """;
+
     /// <summary>Turns every Content-Security-Policy violation into a console error the test fails on.</summary>
     public const string CspWatcher = """
         document.addEventListener('securitypolicyviolation', (event) => {

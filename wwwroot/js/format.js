@@ -93,3 +93,15 @@ export function statusLabel(status) {
         interrupted: 'Interrupted',
     }[status] ?? String(status ?? '');
 }
+
+/** "840 ms", "3.2 s", "2 min 05 s": how long one file took. */
+export function milliseconds(ms) {
+    const value = Number(ms);
+    if (!Number.isFinite(value) || value < 0) {
+        return '';
+    }
+    if (value < 1000) {
+        return `${Math.round(value)} ms`;
+    }
+    return value < 60_000 ? `${(value / 1000).toFixed(1)} s` : duration(value / 1000);
+}

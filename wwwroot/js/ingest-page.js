@@ -1,11 +1,15 @@
-// The ingest page: wires the folder browser, the options form, the live panel and the recent
-// sessions to one ProgressClient. Every snapshot reaches the screen through the client, which
-// drops anything older than what was already shown.
+// The ingest page: wires the folder browser, the options form, the live panel, the per-file
+// results and the recent sessions to one ProgressClient. Every snapshot reaches the screen through
+// the client, which drops anything older than what was already shown. The shown session's results
+// are read by a ResultsFeed for the table's filter, which also fills the "Failed files" panel; only
+// while the table shows warnings or skipped files does the panel need a feed of its own.
 
 import { byId, fetchJson, problemText, setText } from './dom.js';
 import { FolderBrowser } from './folder-browser.js';
 import { LivePanel } from './live-panel.js';
 import { isFinal, Mode, ProgressClient } from './progress-client.js';
+import { csvUrl, FILTERS, ResultsFeed } from './results-client.js';
+import { ResultsView } from './results-table.js';
 import { SessionList } from './session-list.js';
 
 const SESSIONS_SHOWN = 15;
@@ -14,12 +18,22 @@ const SESSIONS_POLL_MS = 5000;
 
 const client = new ProgressClient();
 const folders = new FolderBrowser();
-const panel = new LivePanel({ onCancel: cancelSession, onResume: resumeSession });
+const panel = new LivePanel({ onCancel: cancelSession, onResume: resumeSession, onOpenSession: (id) => attach(id) });
+const results = new ResultsView({
+    onFilter: changeFilter,
+    onRetry: retryFailed,
+    csvFor: (sessionId, filter) => csvUrl(sessionId, FILTERS[filter]),
+});
 const sessions = new SessionList({ onSelect: (id) => attach(id), limit: SESSIONS_SHOWN });
 const form = byId('ingest-form');
 const startButton = byId('start-button');
 const formError = byId('form-error');
 let sessionsTimer = 0;
+let tableFeed = null;
+let failedFeed = null;
+// What the last snapshot of the shown session said, so a change asks for the new results at once.
+let seenProcessed = -1;
+let seenErrors = -1;
 
 client.addEventListener('snapshot', (event) => onSnapshot(event.detail));
 client.addEventListener('mode', (event) => onMode(event.detail));
@@ -36,6 +50,7 @@ function onSnapshot(snapshot) {
     if (snapshot.session_id === panel.sessionId) {
         const wasRunning = panel.isRunning;
         panel.render(snapshot);
+        updateResults(snapshot);
         if (wasRunning && isFinal(snapshot.status)) {
             // The run changed what is ingested: refresh the folder counts once.
             folders.reload();
@@ -61,6 +76,7 @@ function onRemoved(sessionId) {
     if (panel.sessionId === sessionId) {
         client.unfollow(sessionId);
         panel.show(null);
+        showResults(null);
     }
 }
 
@@ -71,15 +87,126 @@ function attach(sessionId, started = null) {
             client.unfollow(panel.sessionId);
         }
         panel.show(sessionId, started);
+        showResults(sessionId);
         sessions.markCurrent(sessionId);
     }
     client.follow(sessionId);
     const known = client.latest(sessionId);
     if (known) {
         panel.render(known);
+        updateResults(known);
+    } else {
+        // No snapshot yet: read the results as for a running session until one says otherwise.
+        tableFeed?.setLive(true);
+        failedFeed?.setLive(true);
     }
     // One read now: the stream may still be connecting, and polling waits a second.
     client.refresh(sessionId);
+}
+
+/** Points the results table and the failed-files panel at a session (or hides them with null). */
+function showResults(sessionId) {
+    tableFeed?.stop();
+    failedFeed?.stop();
+    tableFeed = null;
+    failedFeed = null;
+    seenProcessed = -1;
+    seenErrors = -1;
+    results.show(sessionId);
+    if (sessionId !== null) {
+        tableFeed = tableFeedFor(sessionId, results.filter);
+    }
+}
+
+// With "all" or "failed" the table's own reads carry every failure: the panel needs no requests of
+// its own (each tab of a profile shares 6 connections, so every saved request counts).
+function tableCarriesFailures(filter) {
+    return filter === 'all' || filter === 'failed';
+}
+
+function tableFeedFor(sessionId, filter) {
+    const feed = new ResultsFeed({ sessionId, state: FILTERS[filter] });
+    // A feed replaced by another filter may still answer once: only the current one reaches the table.
+    feed.addEventListener('rows', (event) => {
+        if (feed !== tableFeed) {
+            return;
+        }
+        results.addRows(event.detail.items);
+        if (tableCarriesFailures(filter)) {
+            results.addFailures(event.detail.items.filter((item) => item.state === FILTERS.failed));
+        }
+    });
+    feed.addEventListener('settled', () => {
+        if (feed === tableFeed) {
+            results.settled();
+        }
+    });
+    return feed;
+}
+
+/** Another tab: the table starts again from cursor 0 with that state. */
+function changeFilter(filter) {
+    if (!panel.sessionId) {
+        return;
+    }
+    const previous = tableFeed;
+    previous?.stop();
+    tableFeed = tableFeedFor(panel.sessionId, filter);
+    if (tableCarriesFailures(filter)) {
+        // The new table feed starts at 0 and brings every failure again; the panel drops repeats by seq.
+        failedFeed?.stop();
+        failedFeed = null;
+    } else if (!failedFeed) {
+        // Every failure up to the previous table feed's cursor is in the panel already.
+        failedFeed = failedFeedFor(panel.sessionId, previous?.cursor ?? '0');
+        failedFeed.setLive(panel.isRunning);
+    }
+    tableFeed.setLive(panel.isRunning);
+}
+
+function failedFeedFor(sessionId, cursor) {
+    const feed = new ResultsFeed({ sessionId, state: FILTERS.failed, cursor });
+    feed.addEventListener('rows', (event) => {
+        if (feed === failedFeed) {
+            results.addFailures(event.detail.items);
+        }
+    });
+    return feed;
+}
+
+function updateResults(snapshot) {
+    results.update(snapshot);
+    const live = !isFinal(snapshot.status);
+    tableFeed?.setLive(live);
+    failedFeed?.setLive(live);
+    // A file failed: read at once (a failure shows within a second). Its result is already written,
+    // in the same transaction as the file's outcome.
+    const errors = snapshot.stats?.errors ?? 0;
+    const failed = errors !== seenErrors && seenErrors !== -1;
+    seenErrors = errors;
+    if (failed) {
+        tableFeed?.poke({ urgent: true });
+        failedFeed?.poke({ urgent: true });
+    }
+    // Any other file finished: read when the gap between reads allows.
+    if (snapshot.processed_files !== seenProcessed) {
+        seenProcessed = snapshot.processed_files;
+        tableFeed?.poke();
+    }
+}
+
+async function retryFailed(sessionId) {
+    results.setRetryBusy(true);
+    results.showRetryError('');
+    const result = await fetchJson(`/api/ingest/session/${encodeURIComponent(sessionId)}/retry-failed`, { method: 'POST' });
+    results.setRetryBusy(false);
+    if (!result.ok) {
+        results.showRetryError(problemText(result));
+        return;
+    }
+    // The new session is linked to this one; the panel follows it and names its parent.
+    attach(result.body.session_id, result.body);
+    revealPanel();
 }
 
 async function startIngest(event) {

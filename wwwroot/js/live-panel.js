@@ -40,6 +40,8 @@ export class LivePanel {
     #stall = byId('stall-warning');
     #sessionLine = byId('session-line');
     #sessionCode = byId('session-id');
+    #parentLine = byId('session-parent');
+    #parentButton = byId('parent-session');
 
     #sessionId = null;
     #status = null;
@@ -48,8 +50,9 @@ export class LivePanel {
     #mode = Mode.CONNECTING;
     #errorKeys = new Set();
 
-    constructor({ onCancel, onResume }) {
+    constructor({ onCancel, onResume, onOpenSession }) {
         this.#cancel.addEventListener('click', () => this.#sessionId && onCancel(this.#sessionId));
+        this.#parentButton.addEventListener('click', () => this.#parentButton.dataset.session && onOpenSession(this.#parentButton.dataset.session));
         this.#resume.addEventListener('click', () => this.#sessionId && onResume(this.#sessionId));
         this.#renderBadge();
     }
@@ -90,6 +93,9 @@ export class LivePanel {
         setText(this.#errorCount, '0');
         this.#sessionLine.hidden = sessionId === null;
         setText(this.#sessionCode, sessionId ?? '');
+        this.#parentLine.hidden = true;
+        setText(this.#parentButton, '');
+        delete this.#parentButton.dataset.session;
         setText(this.#statusText, sessionId === null ? IDLE_TEXT : 'Starting…');
         this.#root.dataset.state = sessionId === null ? 'idle' : 'running';
         delete this.#root.dataset.status;
@@ -113,6 +119,7 @@ export class LivePanel {
         this.#status = snapshot.status;
 
         this.#renderProgress(snapshot);
+        this.#renderParent(snapshot);
         this.#renderFacts(snapshot);
         this.#renderStats(snapshot);
         this.#renderErrors(snapshot);
@@ -156,6 +163,16 @@ export class LivePanel {
         // CSSOM writes are allowed by a strict CSP (unlike style attributes in markup).
         this.#fill.style.transform = `scaleX(${value / 100})`;
         setText(this.#percent, `${value}%`);
+    }
+
+    // A retry-failed session names the session it retried; a click shows that one.
+    #renderParent(s) {
+        const parent = s.parent_session_id ?? '';
+        this.#parentLine.hidden = !parent;
+        setText(this.#parentButton, parent);
+        if (parent) {
+            this.#parentButton.dataset.session = parent;
+        }
     }
 
     #renderFacts(s) {

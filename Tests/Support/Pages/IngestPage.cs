@@ -21,6 +21,9 @@ public sealed record PanelState(
     IReadOnlyList<string> ErrorFiles,
     string StatusText);
 
+/// <summary>One row of the results table: its data attributes and the text of its cells (file, state, stage, reason, size, duration).</summary>
+public sealed record ResultRow(long Seq, string Path, string State, IReadOnlyList<string> Cells);
+
 /// <summary>The ingest page (<c>/</c>). Every selector the tests use lives in <see cref="Selectors"/>.</summary>
 public sealed class IngestPage(IPage page)
 {
@@ -57,6 +60,26 @@ public sealed class IngestPage(IPage page)
         public const string ResumeButton = "#resume-button";
         public const string RecentSessions = "#recent-sessions";
         public const string RecentSession = "#recent-sessions li.session";
+        public const string CurrentFile = "#current-file";
+        public const string ParentSession = "#parent-session";
+        public const string ResultsPanel = "#results-panel";
+        public const string ResultsRow = "#results-body tr";
+        public const string ResultsRange = "#results-range";
+        public const string ResultsFirst = "#results-first";
+        public const string ResultsPrev = "#results-prev";
+        public const string ResultsNext = "#results-next";
+        public const string ResultsLast = "#results-last";
+        public const string ResultsCsv = "#results-csv";
+        public const string FailedItem = "#failed-list li";
+        public const string FailedCount = "#failed-count";
+        public const string RetryFailedButton = "#retry-failed-button";
+        public const string RetryError = "#retry-error";
+
+        /// <summary>A filter tab: <c>all</c>, <c>failed</c>, <c>warnings</c> or <c>skipped</c>.</summary>
+        public static string ResultsTab(string filter) => $"#results-tab-{filter}";
+
+        /// <summary>The count shown on a filter tab.</summary>
+        public static string ResultsTabCount(string filter) => $"#results-count-{filter}";
     }
 
     public IPage Page => page;
@@ -92,6 +115,38 @@ public sealed class IngestPage(IPage page)
     public ILocator ResumeButton => page.Locator(Selectors.ResumeButton);
 
     public ILocator RecentSessions => page.Locator(Selectors.RecentSession);
+
+    public ILocator CurrentFile => page.Locator(Selectors.CurrentFile);
+
+    public ILocator ParentSession => page.Locator(Selectors.ParentSession);
+
+    public ILocator ResultsPanel => page.Locator(Selectors.ResultsPanel);
+
+    public ILocator ResultRows => page.Locator(Selectors.ResultsRow);
+
+    public ILocator ResultsRange => page.Locator(Selectors.ResultsRange);
+
+    public ILocator ResultsFirst => page.Locator(Selectors.ResultsFirst);
+
+    public ILocator ResultsPrev => page.Locator(Selectors.ResultsPrev);
+
+    public ILocator ResultsNext => page.Locator(Selectors.ResultsNext);
+
+    public ILocator ResultsLast => page.Locator(Selectors.ResultsLast);
+
+    public ILocator ResultsCsv => page.Locator(Selectors.ResultsCsv);
+
+    public ILocator FailedItems => page.Locator(Selectors.FailedItem);
+
+    public ILocator FailedCount => page.Locator(Selectors.FailedCount);
+
+    public ILocator RetryFailedButton => page.Locator(Selectors.RetryFailedButton);
+
+    public ILocator RetryError => page.Locator(Selectors.RetryError);
+
+    public ILocator ResultsTab(string filter) => page.Locator(Selectors.ResultsTab(filter));
+
+    public ILocator ResultsTabCount(string filter) => page.Locator(Selectors.ResultsTabCount(filter));
 
     public ILocator FolderRow(string path) => page.Locator($"{Selectors.FolderRow}[data-path=\"{path}\"]");
 
@@ -138,6 +193,37 @@ public sealed class IngestPage(IPage page)
     {
         await Expect(LivePanel).ToHaveAttributeAsync("data-status", status, new() { Timeout = timeoutMs });
         await Expect(Badge).ToHaveTextAsync(status.ToUpperInvariant(), new() { Timeout = 5_000 });
+    }
+
+    /// <summary>Picks a filter tab and waits until the table has read every result of that filter (the run must be over).</summary>
+    public async Task ChooseFilterAsync(string filter)
+    {
+        await ResultsTab(filter).ClickAsync();
+        await Expect(ResultsTab(filter)).ToHaveAttributeAsync("aria-selected", "true");
+        await Expect(ResultsPanel).ToHaveAttributeAsync("data-filter", filter);
+        await WaitForResultsSettledAsync();
+    }
+
+    /// <summary>Waits until the run is over and the table has read all its results.</summary>
+    public async Task WaitForResultsSettledAsync(float timeoutMs = 15_000) =>
+        await Expect(ResultsPanel).ToHaveAttributeAsync("data-settled", "true", new() { Timeout = timeoutMs });
+
+    /// <summary>The rows of the results table now in the DOM, top to bottom.</summary>
+    public async Task<IReadOnlyList<ResultRow>> ReadResultRowsAsync()
+    {
+        var json = await page.EvaluateAsync<JsonElement>("""
+            () => [...document.querySelectorAll('#results-body tr')].map((tr) => ({
+              seq: Number(tr.dataset.seq),
+              path: tr.dataset.path,
+              state: tr.dataset.state,
+              cells: [...tr.cells].map((td) => td.textContent),
+            }))
+            """);
+        return [.. json.EnumerateArray().Select(r => new ResultRow(
+            r.GetProperty("seq").GetInt64(),
+            r.GetProperty("path").GetString()!,
+            r.GetProperty("state").GetString()!,
+            [.. r.GetProperty("cells").EnumerateArray().Select(c => c.GetString()!)]))];
     }
 
     public async Task<PanelState> ReadAsync()
