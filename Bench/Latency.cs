@@ -20,7 +20,7 @@ public static class Latency
         var published = new long[updates + 2];
         registry.Publish(Snapshot(sessionId, 0, SessionStatus.Processing));
         // Like a browser: the stream is compressed, so latency includes compressing and decompressing.
-            using var http = new HttpClient(new SocketsHttpHandler { AutomaticDecompression = System.Net.DecompressionMethods.All, MaxConnectionsPerServer = 2000 })
+            using var http = new HttpClient(new SocketsHttpHandler { AutomaticDecompression = Environment.GetEnvironmentVariable("BENCH_PLAIN") is null ? System.Net.DecompressionMethods.All : System.Net.DecompressionMethods.None, MaxConnectionsPerServer = 2000 })
             {
                 BaseAddress = app.BaseAddress,
                 Timeout = TimeSpan.FromMinutes(5),

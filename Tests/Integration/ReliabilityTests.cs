@@ -78,6 +78,36 @@ public sealed class ReliabilityTests : ApiTest
     }
 
     [Test]
+    public async Task Files_deleted_truncated_or_replaced_during_the_run_get_clear_results()
+    {
+        IngestApiTests.WritePngs(Folder, 12);
+        var outside = Path.Combine(App.WorkDirectory, "outside-" + Folder + ".png");
+        MediaFactory.WritePng(outside, 8, 8, seed: 99);
+        Set("Ingest:MaxFilesPerSecond", "6");
+        var id = await Api.StartAsync(new { directory = Folder });
+        await Api.WaitUntilAsync(id, s => IngestClient.Int(s, "processed_files") >= 1);
+
+        // The last files are still pending: change them under the job's feet.
+        File.Delete(Path.Combine(FolderPath, "img-9.png"));
+        var truncated = Path.Combine(FolderPath, "img-10.png");
+        File.WriteAllBytes(truncated, File.ReadAllBytes(truncated)[..20]);
+        var replaced = Path.Combine(FolderPath, "img-11.png");
+        File.Delete(replaced);
+        File.CreateSymbolicLink(replaced, outside);
+
+        var status = await Api.WaitForEndAsync(id);
+        var files = IngestClient.Parse(await Http.GetStringAsync($"api/ingest/session/{id}/files"))["items"]!.AsArray();
+        string Result(string name) => files.Single(f => f!["path"]!.GetValue<string>().EndsWith(name, StringComparison.Ordinal)) is var f
+            ? $"{f!["state"]!.GetValue<string>()}: {f["reason"]?.GetValue<string>()}" : "";
+
+        Assert.That(status["status"]!.GetValue<string>(), Is.EqualTo("completed"));
+        Assert.That(Result("img-9.png"), Does.StartWith("failed").And.Contain("no longer exists"));
+        Assert.That(Result("img-10.png"), Does.StartWith("failed").Or.StartWith("committed_with_warnings"));
+        Assert.That(Result("img-11.png"), Does.StartWith("failed").And.Contain("outside the media root"));
+        Assert.That(IngestClient.Int(status, "stats.committed_files") + IngestClient.Int(status, "stats.errors"), Is.EqualTo(12), "every file is accounted for");
+    }
+
+    [Test]
     public async Task A_locked_catalog_fails_the_run_once_with_a_clear_message()
     {
         var work = Path.Combine(Path.GetTempPath(), "ingestlite-locked-" + Guid.NewGuid().ToString("N")[..8]);
