@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using IngestLite.Catalog;
 using IngestLite.Jobs;
+using IngestLite.Progress;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace IngestLite.Api;
@@ -81,9 +82,16 @@ public static class SessionFilesApi
     private static async Task<Results<Ok<StartedSession>, ValidationProblem, ProblemHttpResult>> RetryFailedAsync(
         string sessionId, IngestSessions sessions, CancellationToken cancellationToken)
     {
-        if (await sessions.FindAsync(sessionId, cancellationToken) is null)
+        var session = await sessions.FindAsync(sessionId, cancellationToken);
+        if (session is null)
         {
             return IngestApi.UnknownSession(sessionId);
+        }
+
+        if (!session.Status.IsTerminal())
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "The session is still running.",
+                detail: "session_id: retry the failures once the session has ended");
         }
 
         var (started, error) = await sessions.RetryFailedAsync(sessionId, cancellationToken);

@@ -61,7 +61,7 @@ public sealed partial class IngestSessions(
             .ToListAsync(cancellationToken);
         if (record is null || failed.Count == 0)
         {
-            return (null, new InputError("session_id", "this session has no failed files to retry"));
+            return (null, new InputError("session_id", "this session has no failed files to retry (failures to list a folder are not files; start a new session for that folder)"));
         }
 
         var parameters = JsonSerializer.Deserialize<IngestParameters>(record.ParametersJson, ProgressJson.Options)! with { SkipExisting = false, MaxFiles = null };

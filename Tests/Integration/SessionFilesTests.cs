@@ -127,7 +127,21 @@ public sealed class SessionFilesTests : ApiTest
         Assert.That(State(items, "fixable.png").State, Is.EqualTo("committed"));
         Assert.That(State(items, "still-empty.png").State, Is.EqualTo("failed"));
 
-        using var nothing = await Http.PostAsync($"api/ingest/session/{(await Api.StartAsync(new { directory = Folder, skip_existing = false, max_files = 1 }))}/retry-failed", null);
+        IngestApiTests.WritePngs(Folder, 3, name: "slow");
+        Set("Ingest:MaxFilesPerSecond", "2");
+        var running = await Api.StartAsync(new { directory = Folder, skip_existing = false });
+        using (var early = await Http.PostAsync($"api/ingest/session/{running}/retry-failed", null))
+        {
+            Assert.That(early.StatusCode, Is.EqualTo(HttpStatusCode.Conflict), "a running session cannot be retried yet");
+        }
+
+        await Http.PostAsync($"api/ingest/cancel/{running}", null);
+        await Api.WaitForEndAsync(running);
+        Set("Ingest:MaxFilesPerSecond", null);
+
+        var clean = await Api.StartAsync(new { directory = Folder, skip_existing = false, max_files = 1 });
+        await Api.WaitForEndAsync(clean);
+        using var nothing = await Http.PostAsync($"api/ingest/session/{clean}/retry-failed", null);
         Assert.That(nothing.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest), "a session without failures has nothing to retry");
     }
 
