@@ -33,8 +33,8 @@ set +e
 dotnet test Tests/IngestLite.Tests.csproj -c Release --logger "console;verbosity=normal" "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
-passed=$(grep -oP '^\s*Passed:\s+\K[0-9]+' "$log" | tail -n 1)
-failed=$(grep -oP '^\s*Failed:\s+\K[0-9]+' "$log" | tail -n 1)
+passed=$(grep -oP '^\s*Passed:\s+\K[0-9]+' "$log" | tail -n 1 || true)
+failed=$(grep -oP '^\s*Failed:\s+\K[0-9]+' "$log" | tail -n 1 || true)
 rm -f "$log"
 echo "${passed:-0} passed, ${failed:-0} failed"
 exit "$status"

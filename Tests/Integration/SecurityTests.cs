@@ -42,6 +42,7 @@ public sealed class SecurityTests
     }
 
     [TestCase("/")]
+    [TestCase("/catalog")]
     public async Task Pages_carry_a_strict_content_security_policy_and_nosniff(string path)
     {
         using var http = App.CreateRealClient();
