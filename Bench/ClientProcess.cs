@@ -6,8 +6,11 @@ namespace IngestLite.Bench;
 
 /// <summary>
 /// Many SSE clients in a child process, so the server's memory and CPU are measured without them.
-/// Modes: <c>hold URL N</c> opens N streams, reports "ready", holds them until "close" on stdin;
-/// <c>count URL N</c> opens N streams and reports the events each received once the server ends them.
+/// Modes: <c>hold URL N</c> opens N streams, reports "ready", holds them (unread) until a line on stdin;
+/// <c>watch URL N</c> is the same but keeps reading, and reports the events each received;
+/// <c>count URL N</c> opens N streams and reports the events each received once the server ends them;
+/// <c>latency URL N FILE</c> follows N compressed streams with SseParser, as browsers would, and writes
+/// when each client received each event id (Stopwatch ticks, one clock for every process) to FILE.
 /// </summary>
 public static class ClientProcess
 {
@@ -16,6 +19,11 @@ public static class ClientProcess
     public static async Task<int> RunAsync(string[] args)
     {
         var (mode, url, count) = (args[0], new Uri(args[1]), int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture));
+        if (mode == "latency")
+        {
+            return await LatencyAsync(url, count, args[3]);
+        }
+
         var ready = new CountdownEvent(count);
         var clock = Stopwatch.StartNew();
         var sockets = new Socket[count];
@@ -48,7 +56,7 @@ public static class ClientProcess
         }
 
         Console.WriteLine($"ready {clock.Elapsed.TotalMilliseconds:F0}");
-        if (mode == "hold")
+        if (mode is "hold" or "watch")
         {
             await Console.In.ReadLineAsync();
             foreach (var socket in sockets)
@@ -56,12 +64,69 @@ public static class ClientProcess
                 socket.Dispose();
             }
 
-            Console.WriteLine("closed");
+            Console.WriteLine(mode == "hold" ? "closed" : $"events {events.Sum()} {events.Min()} {events.Max()}");
             return 0;
         }
 
         await Task.WhenAll(readers).WaitAsync(TimeSpan.FromMinutes(5));
         Console.WriteLine($"events {events.Sum()} {events.Min()} {events.Max()}");
+        return 0;
+    }
+
+    private static async Task<int> LatencyAsync(Uri url, int count, string output)
+    {
+        const int MaxSeq = 100_000;
+        var received = new long[count][];
+        using var http = new HttpClient(new SocketsHttpHandler { AutomaticDecompression = System.Net.DecompressionMethods.All, MaxConnectionsPerServer = count + 10 })
+        {
+            Timeout = TimeSpan.FromMinutes(10),
+        };
+        var ready = new CountdownEvent(count);
+        var readers = Enumerable.Range(0, count).Select(c => Task.Run(async () =>
+        {
+            var seen = new Dictionary<long, long>();
+            using var response = await http.GetAsync(url, HttpCompletionOption.ResponseHeadersRead);
+            await using var body = await response.Content.ReadAsStreamAsync();
+            var first = true;
+            await foreach (var item in System.Net.ServerSentEvents.SseParser.Create(body).EnumerateAsync())
+            {
+                var now = Stopwatch.GetTimestamp();
+                if (item.EventId is { } id && long.TryParse(id, System.Globalization.CultureInfo.InvariantCulture, out var seq) && seq < MaxSeq)
+                {
+                    seen[seq] = now;
+                }
+
+                if (first)
+                {
+                    first = false;
+                    ready.Signal();
+                }
+            }
+
+            received[c] = [.. seen.SelectMany(kv => new[] { kv.Key, kv.Value })];
+        })).ToList();
+
+        if (!ready.Wait(TimeSpan.FromMinutes(3)))
+        {
+            Console.WriteLine($"failed {count - ready.CurrentCount} of {count} streams opened");
+            return 1;
+        }
+
+        Console.WriteLine("ready");
+        await Task.WhenAll(readers);
+        await using (var file = new BinaryWriter(File.Create(output)))
+        {
+            foreach (var pairs in received)
+            {
+                file.Write(pairs.Length);
+                foreach (var value in pairs)
+                {
+                    file.Write(value);
+                }
+            }
+        }
+
+        Console.WriteLine("done");
         return 0;
     }
 
@@ -126,10 +191,11 @@ public sealed class ChildClients : IDisposable
 
     private ChildClients(Process process) => _process = process;
 
-    public static ChildClients Start(string mode, Uri url, int count)
+    public static ChildClients Start(string mode, Uri url, int count, params string[] extra)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var arg in new[] { typeof(ClientProcess).Assembly.Location, ClientProcess.Mode, mode, url.ToString(), count.ToString(System.Globalization.CultureInfo.InvariantCulture) })
+        string[] args = [typeof(ClientProcess).Assembly.Location, ClientProcess.Mode, mode, url.ToString(), count.ToString(System.Globalization.CultureInfo.InvariantCulture), .. extra];
+        foreach (var arg in args)
         {
             start.ArgumentList.Add(arg);
         }

@@ -14,77 +14,59 @@ namespace IngestLite.Bench;
 /// </summary>
 public static class Latency
 {
+    /// <summary>Streams followed from a child process (its own runtime and thread pool), decompressing and parsing as browsers do.</summary>
     public static async Task<Row> SseAsync(AppHost app, IProgressRegistry registry, int clients, int updates, TimeSpan gap)
     {
         var sessionId = $"bench-sse-{clients}-{Guid.NewGuid():N}";
         var published = new long[updates + 2];
         registry.Publish(Snapshot(sessionId, 0, SessionStatus.Processing));
-        // Like a browser: the stream is compressed, so latency includes compressing and decompressing.
-            using var http = new HttpClient(new SocketsHttpHandler { AutomaticDecompression = Environment.GetEnvironmentVariable("BENCH_PLAIN") is null ? System.Net.DecompressionMethods.All : System.Net.DecompressionMethods.None, MaxConnectionsPerServer = 2000 })
-            {
-                BaseAddress = app.BaseAddress,
-                Timeout = TimeSpan.FromMinutes(5),
-            };
-        var received = Enumerable.Range(0, clients).Select(_ => new long[updates + 2]).ToArray();
-        var connected = new CountdownEvent(clients);
-        var readers = Enumerable.Range(0, clients).Select(c => Task.Run(async () =>
+        var output = Path.GetTempFileName();
+        using (var child = ChildClients.Start("latency", new Uri(app.BaseAddress, $"api/ingest/stream/{sessionId}"), clients, output))
         {
-            using var request = new HttpRequestMessage(HttpMethod.Get, $"api/ingest/stream/{sessionId}");
-            using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
-            response.EnsureSuccessStatusCode();
-            await using var body = await response.Content.ReadAsStreamAsync();
-            var first = true;
-            await foreach (var item in SseParser.Create(body).EnumerateAsync())
+            await child.ReadLineAsync(TimeSpan.FromMinutes(3));
+            for (var seq = 1; seq <= updates; seq++)
             {
-                var now = Stopwatch.GetTimestamp();
-                if (item.EventId is { } id && long.TryParse(id, CultureInfo.InvariantCulture, out var seq) && seq < received[c].Length)
-                {
-                    received[c][seq] = now;
-                }
-
-                if (first)
-                {
-                    first = false;
-                    connected.Signal();
-                }
+                published[seq] = Stopwatch.GetTimestamp();
+                registry.Publish(Snapshot(sessionId, seq, SessionStatus.Processing));
+                await Task.Delay(gap);
             }
-        })).ToList();
 
-        if (!connected.Wait(TimeSpan.FromMinutes(2)))
-        {
-            throw new TimeoutException($"only {clients - connected.CurrentCount} of {clients} streams connected");
+            published[updates + 1] = Stopwatch.GetTimestamp();
+            registry.Publish(Snapshot(sessionId, updates + 1, SessionStatus.Completed));
+            await child.ReadLineAsync(TimeSpan.FromMinutes(3));
         }
 
-        for (var seq = 1; seq <= updates; seq++)
-        {
-            published[seq] = Stopwatch.GetTimestamp();
-            registry.Publish(Snapshot(sessionId, seq, SessionStatus.Processing));
-            await Task.Delay(gap);
-        }
-
-        published[updates + 1] = Stopwatch.GetTimestamp();
-        registry.Publish(Snapshot(sessionId, updates + 1, SessionStatus.Completed));
-        await Task.WhenAll(readers).WaitAsync(TimeSpan.FromMinutes(2));
         registry.Remove(sessionId);
-
         var samples = new List<double>();
         var missed = 0;
-        foreach (var client in received)
+        using (var file = new BinaryReader(File.OpenRead(output)))
         {
-            for (var seq = 1; seq <= updates + 1; seq++)
+            for (var c = 0; c < clients; c++)
             {
-                if (client[seq] == 0)
+                var seen = new Dictionary<long, long>();
+                var n = file.ReadInt32();
+                for (var i = 0; i < n; i += 2)
                 {
-                    missed++;
-                    continue;
+                    seen[file.ReadInt64()] = file.ReadInt64();
                 }
 
-                samples.Add(Stopwatch.GetElapsedTime(published[seq], client[seq]).TotalMilliseconds);
+                for (var seq = 1; seq <= updates + 1; seq++)
+                {
+                    if (seen.TryGetValue(seq, out var at))
+                    {
+                        samples.Add(Stopwatch.GetElapsedTime(published[seq], at).TotalMilliseconds);
+                    }
+                    else
+                    {
+                        missed++;
+                    }
+                }
             }
         }
 
+        File.Delete(output);
         return Row.From($"SSE, {clients} stream{(clients == 1 ? "" : "s")}", samples,
-            $"{updates} updates {gap.TotalMilliseconds:F0} ms apart; {missed} coalesced");
+            $"{updates} updates {gap.TotalMilliseconds:F0} ms apart; Brotli; clients in a child process; {missed} coalesced");
     }
 
     public static async Task<Row> PollingAsync(AppHost app, IProgressRegistry registry, int intervalMs, int updates, TimeSpan gap)

@@ -175,13 +175,9 @@ public static class ProgressApi
             // Coalesce bursts into their newest state (see SettleAsync). A final state is never held back.
             if (!update.Snapshot.Status.IsTerminal())
             {
-                var seen = update.Snapshot.Seq;
-                await SettleAsync(lastSent, options, time, async wait =>
-                {
-                    var (next, timedOut) = await NextAsync(subscription, seen, wait, time, cancellationToken);
-                    seen = next?.Snapshot.Seq ?? seen;
-                    return !timedOut && next is { Snapshot.Status: var status } && !status.IsTerminal();
-                });
+                await SettleAsync(lastSent, options, time, () => registry.Get(sessionId) is { } latest
+                    ? (latest.Snapshot.Status.IsTerminal() ? -1 : latest.Snapshot.Seq)
+                    : -1, cancellationToken);
                 update = registry.Get(sessionId) is { } newer && newer.Snapshot.Seq > update.Snapshot.Seq ? newer : update;
             }
 
@@ -260,13 +256,7 @@ public static class ProgressApi
 
             if (!firstScan)
             {
-                var version = registry.Version;
-                await SettleAsync(lastSent, options, time, async wait =>
-                {
-                    var changed = await WaitAnyAsync(subscription, version, wait, time, cancellationToken);
-                    version = registry.Version;
-                    return changed;
-                });
+                await SettleAsync(lastSent, options, time, () => registry.Version, cancellationToken);
             }
 
             // Read the version before scanning: a publish racing with the scan wakes the next wait.
@@ -300,26 +290,38 @@ public static class ProgressApi
     }
 
     /// <summary>
-    /// Within MinEventInterval of the last event, waits until the changes pause for QuietPeriod or the
-    /// interval runs out, whichever comes first. A burst (a file's stages, a few ms) goes out as its
-    /// newest state just after it ends; changes that never pause go out at most once per interval.
-    /// <paramref name="waitForChange"/> waits up to the given time and says whether a change came
-    /// that should keep the stream settling.
+    /// Within MinEventInterval of the last event, waits for the changes to pause: it looks after
+    /// QuietPeriod, then after twice and four times that, and sends the newest state as soon as nothing
+    /// changed since the last look (a short burst, such as a file's stages, has ended), or at the end
+    /// of the interval. At most four timers per event, however fast the session changes.
+    /// <paramref name="version"/> reads the state's version; -1 means "send now" (a final state).
     /// </summary>
-    private static async Task SettleAsync(long lastSent, StreamOptions options, TimeProvider time, Func<TimeSpan, Task<bool>> waitForChange)
+    private static async Task SettleAsync(long lastSent, StreamOptions options, TimeProvider time, Func<long> version, CancellationToken cancellationToken)
     {
         if (lastSent == 0)
         {
             return;
         }
 
-        while (true)
+        var seen = version();
+        var wait = options.QuietPeriod;
+        for (var look = 0; seen >= 0; look++)
         {
             var left = options.MinEventInterval - time.GetElapsedTime(lastSent);
-            if (left <= TimeSpan.Zero || !await waitForChange(left < options.QuietPeriod ? left : options.QuietPeriod))
+            if (left <= TimeSpan.Zero)
             {
                 return;
             }
+
+            await Task.Delay(look < 3 && wait < left ? wait : left, time, cancellationToken);
+            var now = version();
+            if (now == seen)
+            {
+                return;
+            }
+
+            seen = now;
+            wait *= 2;
         }
     }
 
