@@ -199,7 +199,7 @@ public static class SessionReport
         html.Append("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>IngestLite report ")
             .Append(e.Encode(s.SessionId)).Append("</title><link rel=\"stylesheet\" href=\"/css/site.css\"></head><body class=\"report\">")
             .Append("<h1>Ingest report</h1><p>Session <code id=\"report-session\">").Append(e.Encode(s.SessionId))
-            .Append("</code>: <strong id=\"report-status\">").Append(e.Encode(JsonNamingPolicy.SnakeCaseLower.ConvertName(s.Status.ToString()))).Append("</strong>");
+            .Append("</code>: <strong id=\"report-status\">").Append(e.Encode(s.Status.ToWire())).Append("</strong>");
         if (s.Message is not null)
         {
             html.Append(" — ").Append(e.Encode(s.Message));

@@ -18,21 +18,13 @@ public static class Latency
     public static async Task<Row> SseAsync(AppHost app, IProgressRegistry registry, int clients, int updates, TimeSpan gap)
     {
         var sessionId = $"bench-sse-{clients}-{Guid.NewGuid():N}";
-        var published = new long[updates + 2];
         registry.Publish(Snapshot(sessionId, 0, SessionStatus.Processing));
         var output = Path.GetTempFileName();
+        long[] published;
         using (var child = ChildClients.Start("latency", new Uri(app.BaseAddress, $"api/ingest/stream/{sessionId}"), clients, output))
         {
             await child.ReadLineAsync(TimeSpan.FromMinutes(3));
-            for (var seq = 1; seq <= updates; seq++)
-            {
-                published[seq] = Stopwatch.GetTimestamp();
-                registry.Publish(Snapshot(sessionId, seq, SessionStatus.Processing));
-                await Task.Delay(gap);
-            }
-
-            published[updates + 1] = Stopwatch.GetTimestamp();
-            registry.Publish(Snapshot(sessionId, updates + 1, SessionStatus.Completed));
+            published = await PublishSeriesAsync(registry, sessionId, updates, gap);
             await child.ReadLineAsync(TimeSpan.FromMinutes(3));
         }
 
@@ -72,7 +64,6 @@ public static class Latency
     public static async Task<Row> PollingAsync(AppHost app, IProgressRegistry registry, int intervalMs, int updates, TimeSpan gap)
     {
         var sessionId = $"bench-poll-{intervalMs}-{Guid.NewGuid():N}";
-        var published = new long[updates + 2];
         var seen = new long[updates + 2];
         registry.Publish(Snapshot(sessionId, 0, SessionStatus.Processing));
         using var http = app.CreateRealClient();
@@ -103,20 +94,29 @@ public static class Latency
 
         // Start publishing at a random phase of the poll cycle, as a real job would.
         await Task.Delay(Random.Shared.Next(intervalMs));
-        for (var seq = 1; seq <= updates; seq++)
-        {
-            published[seq] = Stopwatch.GetTimestamp();
-            registry.Publish(Snapshot(sessionId, seq, SessionStatus.Processing));
-            await Task.Delay(gap);
-        }
-
-        published[updates + 1] = Stopwatch.GetTimestamp();
-        registry.Publish(Snapshot(sessionId, updates + 1, SessionStatus.Completed));
+        var published = await PublishSeriesAsync(registry, sessionId, updates, gap);
         await poller.WaitAsync(TimeSpan.FromMinutes(2));
         registry.Remove(sessionId);
         var samples = Enumerable.Range(1, updates + 1).Where(s => seen[s] != 0)
             .Select(s => Stopwatch.GetElapsedTime(published[s], seen[s]).TotalMilliseconds).ToList();
         return Row.From($"polling every {intervalMs} ms", samples, $"{updates} updates {gap.TotalMilliseconds:F0} ms apart; time until a poll shows the state");
+    }
+
+    /// <summary>Publishes seqs 1..updates <paramref name="gap"/> apart, then a final one; returns when each was published.</summary>
+    private static async Task<long[]> PublishSeriesAsync(IProgressRegistry registry, string sessionId, int updates, TimeSpan gap)
+    {
+        var published = new long[updates + 2];
+        for (var seq = 1; seq <= updates + 1; seq++)
+        {
+            published[seq] = Stopwatch.GetTimestamp();
+            registry.Publish(Snapshot(sessionId, seq, seq <= updates ? SessionStatus.Processing : SessionStatus.Completed));
+            if (seq <= updates)
+            {
+                await Task.Delay(gap);
+            }
+        }
+
+        return published;
     }
 
     /// <summary>A snapshot shaped like a real mid-run one (same fields, similar size).</summary>

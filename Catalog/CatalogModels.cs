@@ -1,3 +1,5 @@
+using IngestLite.Progress;
+
 namespace IngestLite.Catalog;
 
 /// <summary>One media file as committed to the catalog.</summary>
@@ -58,7 +60,10 @@ public sealed record SessionRecord(
     string Status,
     DateTimeOffset CreatedAt,
     string SnapshotJson,
-    string? ParentId);
+    string? ParentId)
+{
+    public ProgressSnapshot Snapshot => ProgressJson.FromText(SnapshotJson);
+}
 
 /// <summary>A hit of the catalog search, shaped for the API.</summary>
 public sealed record MediaHit(

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using IngestLite.Jobs;
+using IngestLite.Progress;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
 
@@ -163,15 +164,16 @@ public sealed class CatalogStore : IAsyncDisposable
     /// <summary>Opens a lookup for skip-existing checks; one read connection for the whole discovery.</summary>
     public KnownFiles OpenKnownFiles() => new(OpenRead());
 
-    public Task SaveSnapshotAsync(string sessionId, string status, string snapshotJson, CancellationToken cancellationToken) =>
+    /// <summary>Stores a session's snapshot (and its status, which queries filter on).</summary>
+    public Task SaveSnapshotAsync(ProgressSnapshot snapshot, CancellationToken cancellationToken) =>
         WriteAsync(async (connection, transaction, ct) =>
         {
             await using var command = connection.CreateCommand();
             command.Transaction = transaction;
             command.CommandText = "UPDATE sessions SET status = $status, snapshot = $snapshot WHERE id = $id";
-            command.Parameters.AddWithValue("$id", sessionId);
-            command.Parameters.AddWithValue("$status", status);
-            command.Parameters.AddWithValue("$snapshot", snapshotJson);
+            command.Parameters.AddWithValue("$id", snapshot.SessionId);
+            command.Parameters.AddWithValue("$status", snapshot.Status.ToWire());
+            command.Parameters.AddWithValue("$snapshot", ProgressJson.ToText(snapshot));
             await command.ExecuteNonQueryAsync(ct);
         }, cancellationToken);
 

@@ -31,7 +31,7 @@ public sealed partial class IngestJob(
             return;
         }
 
-        var snapshot = registry.Get(sessionId)?.Snapshot ?? JsonSerializer.Deserialize<ProgressSnapshot>(record.SnapshotJson, ProgressJson.Options)!;
+        var snapshot = registry.Get(sessionId)?.Snapshot ?? record.Snapshot;
         if (snapshot.Status.IsTerminal())
         {
             LogAlreadyFinished(logger, sessionId, snapshot.Status);
@@ -46,7 +46,7 @@ public sealed partial class IngestJob(
         try
         {
             run.Token.ThrowIfCancellationRequested();
-            await SaveAsync(sessionId, progress.SetStatusAndGet(SessionStatus.Processing), run.Token);
+            await catalog.SaveSnapshotAsync(progress.SetStatusAndGet(SessionStatus.Processing), run.Token);
             var pending = await catalog.PendingFilesAsync(sessionId, run.Token);
             LogRunStarted(logger, sessionId, pending.Count);
             // Read per run, so a throttle change applies to the next session without a restart.
@@ -82,7 +82,7 @@ public sealed partial class IngestJob(
         LogRunFinished(logger, sessionId, final, last.Stats.CommittedFiles, last.Stats.Errors);
         try
         {
-            await SaveAsync(sessionId, last, CancellationToken.None);
+            await catalog.SaveSnapshotAsync(last, CancellationToken.None);
         }
         catch (SqliteException ex)
         {
@@ -137,8 +137,6 @@ public sealed partial class IngestJob(
         }
     }
 
-    private Task SaveAsync(string sessionId, ProgressSnapshot snapshot, CancellationToken cancellationToken) =>
-        catalog.SaveSnapshotAsync(sessionId, JsonNamingPolicy.SnakeCaseLower.ConvertName(snapshot.Status.ToString()), JsonSerializer.Serialize(snapshot, ProgressJson.Options), cancellationToken);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: {File} gave no result after {Seconds} s and was abandoned")]
     private static partial void LogFileTimedOut(ILogger logger, string sessionId, string file, double seconds);

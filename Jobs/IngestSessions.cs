@@ -96,7 +96,7 @@ public sealed partial class IngestSessions(
 
         var first = progress.Current;
         await catalog.CreateSessionAsync(
-            new SessionRecord(id, JsonSerializer.Serialize(parameters, ProgressJson.Options), "starting", now, JsonSerializer.Serialize(first, ProgressJson.Options), parentId),
+            new SessionRecord(id, JsonSerializer.Serialize(parameters, ProgressJson.Options), first.Status.ToWire(), now, ProgressJson.ToText(first), parentId),
             discovery, cancellationToken);
         registry.Publish(first);
         jobs.Enqueue<IngestJob>(job => job.RunAsync(id, CancellationToken.None));
@@ -113,14 +113,14 @@ public sealed partial class IngestSessions(
         }
 
         var record = await catalog.GetSessionAsync(sessionId, cancellationToken);
-        return record is null ? null : JsonSerializer.Deserialize<ProgressSnapshot>(record.SnapshotJson, ProgressJson.Options);
+        return record?.Snapshot;
     }
 
     /// <summary>Sessions newest first: live ones as they are now, the rest from the catalog.</summary>
     public async Task<IReadOnlyList<ProgressSnapshot>> ListAsync(int limit, CancellationToken cancellationToken)
     {
         var stored = await catalog.ListSessionsAsync(limit, runningOnly: false, cancellationToken);
-        return [.. stored.Select(s => registry.Get(s.Id)?.Snapshot ?? JsonSerializer.Deserialize<ProgressSnapshot>(s.SnapshotJson, ProgressJson.Options)!)];
+        return [.. stored.Select(s => registry.Get(s.Id)?.Snapshot ?? s.Snapshot)];
     }
 
     public ProgressSnapshot? Active() =>
@@ -161,12 +161,12 @@ public sealed partial class IngestSessions(
 
         if (snapshot.Status is not (SessionStatus.Interrupted or SessionStatus.Cancelled))
         {
-            return (snapshot, new InputError("session_id", $"only an interrupted or cancelled session can be resumed; this one is {JsonNamingPolicy.SnakeCaseLower.ConvertName(snapshot.Status.ToString())}"));
+            return (snapshot, new InputError("session_id", $"only an interrupted or cancelled session can be resumed; this one is {snapshot.Status.ToWire()}"));
         }
 
         control.Reset(sessionId);
         var resumed = snapshot with { Status = SessionStatus.Starting, EndTime = null, Seq = snapshot.Seq + 1, UpdatedAt = time.GetUtcNow(), Message = null };
-        await catalog.SaveSnapshotAsync(sessionId, "starting", JsonSerializer.Serialize(resumed, ProgressJson.Options), cancellationToken);
+        await catalog.SaveSnapshotAsync(resumed, cancellationToken);
         registry.Publish(resumed);
         jobs.Enqueue<IngestJob>(job => job.RunAsync(sessionId, CancellationToken.None));
         LogResumed(logger, sessionId);

@@ -26,7 +26,7 @@ public sealed partial class SessionLifecycle(
         var now = time.GetUtcNow();
         foreach (var stale in await catalog.ListSessionsAsync(int.MaxValue, runningOnly: true, cancellationToken))
         {
-            var snapshot = JsonSerializer.Deserialize<ProgressSnapshot>(stale.SnapshotJson, ProgressJson.Options)!;
+            var snapshot = stale.Snapshot;
             var counts = await catalog.CountFileStatesAsync(stale.Id, cancellationToken);
             var failed = counts.GetValueOrDefault(FileStates.Failed);
             var warned = counts.GetValueOrDefault(FileStates.CommittedWithWarnings);
@@ -52,13 +52,13 @@ public sealed partial class SessionLifecycle(
                     Warnings = warned,
                 },
             };
-            await catalog.SaveSnapshotAsync(stale.Id, "interrupted", JsonSerializer.Serialize(interrupted, ProgressJson.Options), cancellationToken);
+            await catalog.SaveSnapshotAsync(interrupted, cancellationToken);
             LogInterrupted(logger, stale.Id);
         }
 
         foreach (var recent in (await catalog.ListSessionsAsync(SessionsReloaded, runningOnly: false, cancellationToken)).Reverse())
         {
-            var snapshot = JsonSerializer.Deserialize<ProgressSnapshot>(recent.SnapshotJson, ProgressJson.Options)!;
+            var snapshot = recent.Snapshot;
             if (!IsExpired(snapshot, now))
             {
                 registry.Publish(snapshot);

@@ -61,8 +61,9 @@ public static class ProgressApi
         [FromHeader(Name = "Last-Event-ID")] string? lastEventId)
     {
         // A session no longer held in memory is finished: answer with its final state from the catalog.
-        var archived = registry.Get(sessionId) is null ? await sessions.FindAsync(sessionId, context.RequestAborted) : null;
-        if (registry.Get(sessionId) is null && archived is null)
+        var live = registry.Get(sessionId);
+        var archived = live is null ? await sessions.FindAsync(sessionId, context.RequestAborted) : null;
+        if (live is null && archived is null)
         {
             return IngestApi.UnknownSession(sessionId);
         }

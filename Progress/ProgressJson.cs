@@ -24,6 +24,11 @@ public static class ProgressJson
 
     public static byte[] Serialize(ProgressSnapshot snapshot) => JsonSerializer.SerializeToUtf8Bytes(snapshot, Options);
 
+    public static string ToText(ProgressSnapshot snapshot) => JsonSerializer.Serialize(snapshot, Options);
+
+    public static ProgressSnapshot FromText(string json) =>
+        JsonSerializer.Deserialize<ProgressSnapshot>(json, Options) ?? throw new JsonException("a stored snapshot is null");
+
     private sealed class UtcMillisecondsConverter : JsonConverter<DateTimeOffset>
     {
         public override DateTimeOffset Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>

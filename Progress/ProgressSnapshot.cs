@@ -16,7 +16,12 @@ public enum SessionStatus
 
 public static class SessionStatusExtensions
 {
+    private static readonly string[] WireNames = ["starting", "processing", "completed", "error", "cancelled", "interrupted"];
+
     public static bool IsTerminal(this SessionStatus status) => status >= SessionStatus.Completed;
+
+    /// <summary>The name the API and the catalog use (the JSON value).</summary>
+    public static string ToWire(this SessionStatus status) => WireNames[(int)status];
 }
 
 /// <summary>Counters of one session; the same object the legacy API exposed as <c>stats</c>.</summary>

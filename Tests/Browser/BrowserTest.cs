@@ -89,6 +89,26 @@ public abstract class BrowserTest
         return folder;
     }
 
+    /// <summary>A new folder of <paramref name="count"/> PNGs named f00.png…, where the indexes in <paramref name="bad"/> are written broken instead.</summary>
+    protected static string NewFolderWithBadFiles(int count, IReadOnlyDictionary<int, Action<string>> bad)
+    {
+        var folder = "b-" + Guid.NewGuid().ToString("N")[..8];
+        for (var i = 0; i < count; i++)
+        {
+            var path = Path.Combine(App.MediaRoot, folder, $"f{i:D2}.png");
+            if (bad.TryGetValue(i, out var write))
+            {
+                write(path);
+            }
+            else
+            {
+                MediaFactory.WritePng(path, 16, 16, null, seed: (byte)i);
+            }
+        }
+
+        return folder;
+    }
+
     protected static void Throttle(int filesPerSecond) =>
         App.SetSetting("Ingest:MaxFilesPerSecond", filesPerSecond.ToString(System.Globalization.CultureInfo.InvariantCulture));
 

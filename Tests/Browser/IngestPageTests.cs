@@ -149,7 +149,6 @@ public sealed class IngestPageTests : BrowserTest
     public async Task Errors_appear_in_the_list_while_the_run_is_still_going()
     {
         await Context.AddInitScriptAsync(PageProbes.Recorder);
-        var folder = "b-" + Guid.NewGuid().ToString("N")[..8];
         var bad = new Dictionary<int, Action<string>>
         {
             [2] = MediaFactory.WriteCorruptPng,
@@ -157,18 +156,7 @@ public sealed class IngestPageTests : BrowserTest
             [9] = MediaFactory.WriteZeroByte,
             [12] = MediaFactory.WriteCorruptPng,
         };
-        for (var i = 0; i < 16; i++)
-        {
-            var path = Path.Combine(App.MediaRoot, folder, $"f{i:D2}.png");
-            if (bad.TryGetValue(i, out var write))
-            {
-                write(path);
-            }
-            else
-            {
-                MediaFactory.WritePng(path, 16, 16, null, seed: (byte)i);
-            }
-        }
+        var folder = NewFolderWithBadFiles(16, bad);
 
         var expected = bad.Keys.Select(i => $"{folder}/f{i:D2}.png").ToList();
         var page = await OpenIngestPageAsync();

@@ -23,25 +23,13 @@ public sealed class ResultsTableTests : BrowserTest
     public async Task A_failed_file_appears_in_the_table_and_the_failed_panel_while_the_run_goes_on()
     {
         await Context.AddInitScriptAsync(PageProbes.ResultsRecorder);
-        var folder = "b-" + Guid.NewGuid().ToString("N")[..8];
         var bad = new Dictionary<int, Action<string>>
         {
             [2] = MediaFactory.WriteCorruptPng,
             [6] = MediaFactory.WriteZeroByte,
             [10] = MediaFactory.WriteCorruptPng,
         };
-        for (var i = 0; i < 16; i++)
-        {
-            var path = Path.Combine(App.MediaRoot, folder, $"f{i:D2}.png");
-            if (bad.TryGetValue(i, out var write))
-            {
-                write(path);
-            }
-            else
-            {
-                MediaFactory.WritePng(path, 16, 16, null, seed: (byte)i);
-            }
-        }
+        var folder = NewFolderWithBadFiles(16, bad);
 
         MediaFactory.WriteTruncatedJpeg(Path.Combine(App.MediaRoot, folder, "f07b.jpg"), seed: 3);
         var expected = bad.Keys.Select(i => $"{folder}/f{i:D2}.png").ToList();
