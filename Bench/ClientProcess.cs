@@ -38,7 +38,7 @@ public static class ClientProcess
             {
                 try
                 {
-                    sockets[index] = await OpenAsync(url);
+                    sockets[index] = await OpenAsync(url, compressed: mode == "hold");
                 }
                 finally
                 {
@@ -130,20 +130,25 @@ public static class ClientProcess
         return 0;
     }
 
-    private static async Task<Socket> OpenAsync(Uri url)
+    private static async Task<Socket> OpenAsync(Uri url, bool compressed)
     {
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         await socket.ConnectAsync(url.Host, url.Port);
-        await socket.SendAsync(Encoding.ASCII.GetBytes($"GET {url.PathAndQuery} HTTP/1.1\r\nHost: {url.Authority}\r\nAccept: text/event-stream\r\nConnection: close\r\n\r\n"));
+        await socket.SendAsync(Encoding.ASCII.GetBytes($"GET {url.PathAndQuery} HTTP/1.1\r\nHost: {url.Authority}\r\nAccept: text/event-stream\r\n{(compressed ? "Accept-Encoding: gzip, deflate, br, zstd\r\n" : "")}Connection: close\r\n\r\n"));
         return socket;
     }
 
-    /// <summary>Counts events (blank-line terminated blocks with an event type) until the server closes the stream.</summary>
+    /// <summary>
+    /// Counts events (blank-line terminated blocks with an event type) until the server closes the stream;
+    /// with <paramref name="stopAfterFirst"/>, stops at the first body bytes (the first event, compressed or not).
+    /// </summary>
     private static async Task ReadAsync(Socket socket, CountdownEvent ready, bool stopAfterFirst, Action<long> report)
     {
         var buffer = new byte[8192];
         long seen = 0;
         var signalled = false;
+        var headersEnded = false;
+        var bodyStarted = false;
         try
         {
             int read;
@@ -151,7 +156,17 @@ public static class ClientProcess
             {
                 seen += CountOccurrences(buffer.AsSpan(0, read), "event: "u8);
                 report(seen);
-                if (!signalled && seen > 0)
+                if (!headersEnded && buffer.AsSpan(0, read).IndexOf("\r\n\r\n"u8) is var end && end >= 0)
+                {
+                    headersEnded = true;
+                    bodyStarted = end + 4 < read;
+                }
+                else
+                {
+                    bodyStarted |= headersEnded;
+                }
+
+                if (!signalled && (seen > 0 || (stopAfterFirst && bodyStarted)))
                 {
                     signalled = true;
                     ready.Signal();

@@ -1,74 +1,62 @@
-using System.IO.Compression;
+using System.Buffers.Binary;
+using System.IO.Hashing;
 using System.IO.Pipelines;
 using Microsoft.AspNetCore.Http.Features;
 
 namespace IngestLite.Progress;
 
 /// <summary>
-/// Compresses one event stream (Brotli or gzip) and flushes the compressor with every event, so
-/// nothing is held back. Successive snapshots are near-identical JSON, so an event costs tens of
-/// bytes instead of hundreds. ASP.NET's response compression skips SSE on purpose (the result sends
-/// <c>Content-Encoding: identity</c>) because it buffers; this one does not.
+/// Sends one event stream gzip-compressed, every event leaving at once as a <see cref="SharedFrames"/>
+/// frame: successive snapshots are near-identical JSON, so an event costs tens of bytes instead of
+/// hundreds, and a frame is compressed once for all the streams that sent the same event before it.
+/// The stream itself keeps only the gzip trailer's running CRC-32 and length. ASP.NET's response
+/// compression skips SSE on purpose (it buffers, and the result sends <c>Content-Encoding: identity</c>).
 /// </summary>
 public sealed class CompressedStreamBody : IHttpResponseBodyFeature
 {
+    private const string Encoding = "gzip";
+
+    /// <summary>RFC 1952 member header: deflate, no flags, no time, unknown OS.</summary>
+    private static readonly byte[] Header = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255];
+
     private readonly IHttpResponseBodyFeature _inner;
-    private readonly Stream _compressor;
-    private readonly FlushingStream _stream;
+    private readonly FrameStream _stream;
     private PipeWriter? _writer;
 
-    private CompressedStreamBody(IHttpResponseBodyFeature inner, string encoding)
+    private CompressedStreamBody(IHttpResponseBodyFeature inner, SharedFrames frames)
     {
         _inner = inner;
-        Encoding = encoding;
-        // Quality 5 finds the repeats between successive snapshots; at a few events a second its CPU cost is negligible.
-        _compressor = encoding == "br"
-            ? new BrotliStream(inner.Stream, new BrotliCompressionOptions { Quality = 5 }, leaveOpen: true)
-            : new GZipStream(inner.Stream, CompressionLevel.Optimal, leaveOpen: true);
-        _stream = new FlushingStream(_compressor, inner.Stream);
+        _stream = new FrameStream(frames, inner.Stream);
     }
-
-    public string Encoding { get; }
 
     public Stream Stream => _stream;
 
     public PipeWriter Writer => _writer ??= PipeWriter.Create(_stream, new StreamPipeWriterOptions(leaveOpen: true));
 
-    /// <summary>Installs compression on this response when the client accepts Brotli or gzip; null otherwise.</summary>
-    public static CompressedStreamBody? TryInstall(HttpContext context)
+    /// <summary>Installs compression on this response when the client accepts gzip; null otherwise.</summary>
+    public static CompressedStreamBody? TryInstall(HttpContext context, SharedFrames frames)
     {
-        var accepted = context.Request.Headers.AcceptEncoding.ToString();
-        var encoding = accepted.Contains("br", StringComparison.OrdinalIgnoreCase) ? "br"
-            : accepted.Contains("gzip", StringComparison.OrdinalIgnoreCase) ? "gzip" : null;
-        if (encoding is null || context.Features.Get<IHttpResponseBodyFeature>() is not { } inner)
+        var acceptsGzip = context.Request.GetTypedHeaders().AcceptEncoding.Any(e =>
+            e.Quality is not 0 && (e.Value.Equals(Encoding, StringComparison.OrdinalIgnoreCase) || e.Value.Equals("*", StringComparison.Ordinal)));
+        if (!acceptsGzip || context.Features.Get<IHttpResponseBodyFeature>() is not { } inner)
         {
             return null;
         }
 
-        var body = new CompressedStreamBody(inner, encoding);
+        var body = new CompressedStreamBody(inner, frames);
         context.Features.Set<IHttpResponseBodyFeature>(body);
         context.Response.OnStarting(static state =>
         {
-            var (response, encoding) = ((HttpResponse, string))state;
-            response.Headers.ContentEncoding = encoding;
+            var response = (HttpResponse)state;
+            response.Headers.ContentEncoding = Encoding;
             response.Headers.Vary = "Accept-Encoding";
             return Task.CompletedTask;
-        }, (context.Response, encoding));
+        }, context.Response);
         return body;
     }
 
-    /// <summary>
-    /// Ends the compressed stream (its final block) while the response is still open. Call it after the
-    /// last event; later flushes are ignored.
-    /// </summary>
-    public async Task FinishAsync()
-    {
-        if (_stream.Finish())
-        {
-            await _compressor.DisposeAsync();
-            await _inner.Stream.FlushAsync();
-        }
-    }
+    /// <summary>Ends the gzip member (final block and trailer) while the response is still open; later writes are refused.</summary>
+    public Task FinishAsync() => _stream.FinishAsync();
 
     public void DisableBuffering() => _inner.DisableBuffering();
 
@@ -89,11 +77,18 @@ public sealed class CompressedStreamBody : IHttpResponseBodyFeature
     }
 
     /// <summary>
-    /// Writes through the compressor and flushes after every write: the SSE formatter writes one event
-    /// per call, so each event leaves at once instead of waiting for a compressor block to fill.
+    /// Turns each write into a frame. The SSE formatter writes one whole event per call, so each
+    /// event is one frame (any other split is still correct, only less shared).
     /// </summary>
-    private sealed class FlushingStream(Stream compressor, Stream transport) : Stream
+    private sealed class FrameStream(SharedFrames frames, Stream transport) : Stream
     {
+        /// <summary>A final, empty, fixed-Huffman block (BFINAL=1, BTYPE=01, end-of-block).</summary>
+        private static readonly byte[] FinalBlock = [0x03, 0x00];
+
+        private readonly Crc32 _crc = new();
+        private SharedFrames.EventText? _previous;
+        private long _length;
+        private bool _started;
         private int _finished;
 
         public override bool CanRead => false;
@@ -106,40 +101,62 @@ public sealed class CompressedStreamBody : IHttpResponseBodyFeature
 
         public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
-        /// <summary>True the first time: the caller then closes the compressor.</summary>
-        public bool Finish() => Interlocked.Exchange(ref _finished, 1) == 0;
-
-        public override void Write(byte[] buffer, int offset, int count)
-        {
-            compressor.Write(buffer, offset, count);
-            Flush();
-        }
-
         public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
         {
-            await compressor.WriteAsync(buffer, cancellationToken);
-            await FlushAsync(cancellationToken);
+            if (buffer.IsEmpty)
+            {
+                return;
+            }
+
+            ObjectDisposedException.ThrowIf(Volatile.Read(ref _finished) != 0, this);
+            var text = frames.Intern(buffer.Span);
+            var frame = text.FrameAfter(_previous);
+            _previous = text;
+            _crc.Append(buffer.Span);
+            _length += buffer.Length;
+            if (!_started)
+            {
+                // The member header goes out with the first frame, in one write.
+                _started = true;
+                frame = [.. Header, .. frame];
+            }
+
+            await transport.WriteAsync(frame, cancellationToken);
+            await transport.FlushAsync(cancellationToken);
         }
 
         public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
             WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
+        public override void Write(byte[] buffer, int offset, int count) =>
+            WriteAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+
+        public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
         public override void Flush()
         {
-            if (Volatile.Read(ref _finished) == 0)
-            {
-                compressor.Flush();
-                transport.Flush();
-            }
         }
 
-        public override async Task FlushAsync(CancellationToken cancellationToken)
+        public async Task FinishAsync()
         {
-            if (Volatile.Read(ref _finished) == 0)
+            if (Interlocked.Exchange(ref _finished, 1) != 0)
             {
-                await compressor.FlushAsync(cancellationToken);
-                await transport.FlushAsync(cancellationToken);
+                return;
             }
+
+            var trailer = new byte[(_started ? 0 : Header.Length) + FinalBlock.Length + 8];
+            var at = 0;
+            if (!_started)
+            {
+                Header.CopyTo(trailer, 0);
+                at = Header.Length;
+            }
+
+            FinalBlock.CopyTo(trailer, at);
+            BinaryPrimitives.WriteUInt32LittleEndian(trailer.AsSpan(at + 2), _crc.GetCurrentHashAsUInt32());
+            BinaryPrimitives.WriteUInt32LittleEndian(trailer.AsSpan(at + 6), unchecked((uint)_length));
+            await transport.WriteAsync(trailer);
+            await transport.FlushAsync();
         }
 
         public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();

@@ -31,6 +31,7 @@ public static class ProgressApi
     {
         services.AddOptions<StreamOptions>().BindConfiguration(StreamOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<StreamGate>();
+        services.AddSingleton<SharedFrames>();
         services.AddHealthChecks().AddCheck<StreamHealthCheck>("streams");
         return services;
     }
@@ -114,7 +115,7 @@ public static class ProgressApi
         // Released when the request ends, however it ends (even if the stream never starts).
         context.Response.RegisterForDispose(slot);
         context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpResponseBodyFeature>()?.DisableBuffering();
-        compressed = options.Compression ? CompressedStreamBody.TryInstall(context) : null;
+        compressed = options.Compression ? CompressedStreamBody.TryInstall(context, context.RequestServices.GetRequiredService<SharedFrames>()) : null;
 
         context.Response.OnStarting(static state =>
         {
@@ -205,6 +206,10 @@ public static class ProgressApi
             yield return item;
         }
 
+        // The last event is out. Ending the response costs more than sending an event, so when many
+        // streams end together (a session finishing) this goes to the back of the queue: every
+        // stream's final event leaves before any stream's clean-up.
+        await Task.Yield();
         if (compressed is not null)
         {
             await compressed.FinishAsync();

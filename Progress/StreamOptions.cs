@@ -34,7 +34,7 @@ public sealed class StreamOptions
     [Range(typeof(TimeSpan), "00:00:00.001", "00:00:01")]
     public TimeSpan QuietPeriod { get; set; } = TimeSpan.FromMilliseconds(10);
 
-    /// <summary>Compress streams (Brotli or gzip, flushed per event) for clients that accept it.</summary>
+    /// <summary>Compress streams (gzip, one shared frame per event) for clients that accept it.</summary>
     public bool Compression { get; set; } = true;
 
     /// <summary>The <c>retry:</c> hint sent to browsers.</summary>
