@@ -6,11 +6,12 @@ namespace IngestLite.Bench;
 
 /// <summary>
 /// Many SSE clients in a child process, so the server's memory and CPU are measured without them.
-/// Modes: <c>hold URL N</c> opens N streams, reports "ready", holds them (unread) until a line on stdin;
-/// <c>watch URL N</c> is the same but keeps reading, and reports the events each received;
-/// <c>count URL N</c> opens N streams and reports the events each received once the server ends them;
-/// <c>latency URL N FILE</c> follows N compressed streams with SseParser, as browsers would, and writes
-/// when each client received each event id (Stopwatch ticks, one clock for every process) to FILE.
+/// Every stream asks for compression, as browsers do.
+/// Modes: <c>hold URL N</c> opens N streams (raw sockets), reports "ready" once each had its first
+/// bytes, holds them unread until a line on stdin;
+/// <c>count URL N</c> follows N streams with SseParser and reports the events each received once the server ends them;
+/// <c>latency URL N FILE</c> follows N streams with SseParser and writes when each client received
+/// each event id (Stopwatch ticks, one clock for every process) to FILE.
 /// </summary>
 public static class ClientProcess
 {
@@ -19,33 +20,37 @@ public static class ClientProcess
     public static async Task<int> RunAsync(string[] args)
     {
         var (mode, url, count) = (args[0], new Uri(args[1]), int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture));
-        if (mode == "latency")
+        return mode switch
         {
-            return await LatencyAsync(url, count, args[3]);
-        }
+            "hold" => await HoldAsync(url, count),
+            "count" => await CountAsync(url, count),
+            "latency" => await LatencyAsync(url, count, args[3]),
+            _ => throw new ArgumentException("unknown mode " + mode),
+        };
+    }
 
+    private static async Task<int> HoldAsync(Uri url, int count)
+    {
         var ready = new CountdownEvent(count);
         var clock = Stopwatch.StartNew();
         var sockets = new Socket[count];
-        var events = new long[count];
-        var readers = new Task[count];
         using var throttle = new SemaphoreSlim(200);
         for (var i = 0; i < count; i++)
         {
             var index = i;
             await throttle.WaitAsync();
-            readers[i] = Task.Run(async () =>
+            _ = Task.Run(async () =>
             {
                 try
                 {
-                    sockets[index] = await OpenAsync(url, compressed: mode == "hold");
+                    sockets[index] = await OpenAsync(url);
                 }
                 finally
                 {
                     throttle.Release();
                 }
 
-                await ReadAsync(sockets[index], ready, mode == "hold", n => events[index] = n);
+                await WaitForBodyAsync(sockets[index], ready);
             });
         }
 
@@ -56,27 +61,68 @@ public static class ClientProcess
         }
 
         Console.WriteLine($"ready {clock.Elapsed.TotalMilliseconds:F0}");
-        if (mode is "hold" or "watch")
+        await Console.In.ReadLineAsync();
+        foreach (var socket in sockets)
         {
-            await Console.In.ReadLineAsync();
-            foreach (var socket in sockets)
-            {
-                socket.Dispose();
-            }
-
-            Console.WriteLine(mode == "hold" ? "closed" : $"events {events.Sum()} {events.Min()} {events.Max()}");
-            return 0;
+            socket.Dispose();
         }
 
-        await Task.WhenAll(readers).WaitAsync(TimeSpan.FromMinutes(5));
-        Console.WriteLine($"events {events.Sum()} {events.Min()} {events.Max()}");
+        Console.WriteLine("closed");
         return 0;
+    }
+
+    private static async Task<int> CountAsync(Uri url, int count)
+    {
+        var events = new long[count];
+        var result = await FollowAllAsync(url, count, (client, _, _) => events[client]++);
+        if (result == 0)
+        {
+            Console.WriteLine($"events {events.Sum()} {events.Min()} {events.Max()}");
+        }
+
+        return result;
     }
 
     private static async Task<int> LatencyAsync(Uri url, int count, string output)
     {
         const int MaxSeq = 100_000;
-        var received = new long[count][];
+        var seen = Enumerable.Range(0, count).Select(_ => new Dictionary<long, long>()).ToArray();
+        var result = await FollowAllAsync(url, count, (client, id, now) =>
+        {
+            if (id is not null && long.TryParse(id, System.Globalization.CultureInfo.InvariantCulture, out var seq) && seq < MaxSeq)
+            {
+                seen[client][seq] = now;
+            }
+        });
+        if (result != 0)
+        {
+            return result;
+        }
+
+        await using (var file = new BinaryWriter(File.Create(output)))
+        {
+            foreach (var pairs in seen)
+            {
+                file.Write(pairs.Count * 2);
+                foreach (var (seq, at) in pairs)
+                {
+                    file.Write(seq);
+                    file.Write(at);
+                }
+            }
+        }
+
+        Console.WriteLine("done");
+        return 0;
+    }
+
+    /// <summary>
+    /// Follows <paramref name="count"/> streams as browsers do (HttpClient asking for compression,
+    /// SseParser), calls <paramref name="onEvent"/> with the client, the event id and the Stopwatch time
+    /// of each event, prints "ready" once every stream had its first event, and returns when all ended.
+    /// </summary>
+    private static async Task<int> FollowAllAsync(Uri url, int count, Action<int, string?, long> onEvent)
+    {
         using var http = new HttpClient(new SocketsHttpHandler { AutomaticDecompression = System.Net.DecompressionMethods.All, MaxConnectionsPerServer = count + 10 })
         {
             Timeout = TimeSpan.FromMinutes(10),
@@ -84,26 +130,19 @@ public static class ClientProcess
         var ready = new CountdownEvent(count);
         var readers = Enumerable.Range(0, count).Select(c => Task.Run(async () =>
         {
-            var seen = new Dictionary<long, long>();
             using var response = await http.GetAsync(url, HttpCompletionOption.ResponseHeadersRead);
             await using var body = await response.Content.ReadAsStreamAsync();
             var first = true;
-            await foreach (var item in System.Net.ServerSentEvents.SseParser.Create(body).EnumerateAsync())
+            // The data is not kept (a browser would hand it to the page): this process should spend its CPU on receiving.
+            await foreach (var item in System.Net.ServerSentEvents.SseParser.Create(body, static (_, _) => 0).EnumerateAsync())
             {
-                var now = Stopwatch.GetTimestamp();
-                if (item.EventId is { } id && long.TryParse(id, System.Globalization.CultureInfo.InvariantCulture, out var seq) && seq < MaxSeq)
-                {
-                    seen[seq] = now;
-                }
-
+                onEvent(c, item.EventId, Stopwatch.GetTimestamp());
                 if (first)
                 {
                     first = false;
                     ready.Signal();
                 }
             }
-
-            received[c] = [.. seen.SelectMany(kv => new[] { kv.Key, kv.Value })];
         })).ToList();
 
         if (!ready.Wait(TimeSpan.FromMinutes(3)))
@@ -113,67 +152,45 @@ public static class ClientProcess
         }
 
         Console.WriteLine("ready");
-        await Task.WhenAll(readers);
-        await using (var file = new BinaryWriter(File.Create(output)))
-        {
-            foreach (var pairs in received)
-            {
-                file.Write(pairs.Length);
-                foreach (var value in pairs)
-                {
-                    file.Write(value);
-                }
-            }
-        }
-
-        Console.WriteLine("done");
+        await Task.WhenAll(readers).WaitAsync(TimeSpan.FromMinutes(5));
         return 0;
     }
 
-    private static async Task<Socket> OpenAsync(Uri url, bool compressed)
+    private static async Task<Socket> OpenAsync(Uri url)
     {
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         await socket.ConnectAsync(url.Host, url.Port);
-        await socket.SendAsync(Encoding.ASCII.GetBytes($"GET {url.PathAndQuery} HTTP/1.1\r\nHost: {url.Authority}\r\nAccept: text/event-stream\r\n{(compressed ? "Accept-Encoding: gzip, deflate, br, zstd\r\n" : "")}Connection: close\r\n\r\n"));
+        await socket.SendAsync(Encoding.ASCII.GetBytes($"GET {url.PathAndQuery} HTTP/1.1\r\nHost: {url.Authority}\r\nAccept: text/event-stream\r\nAccept-Encoding: gzip, deflate, br, zstd\r\nConnection: close\r\n\r\n"));
         return socket;
     }
 
-    /// <summary>
-    /// Counts events (blank-line terminated blocks with an event type) until the server closes the stream;
-    /// with <paramref name="stopAfterFirst"/>, stops at the first body bytes (the first event, compressed or not).
-    /// </summary>
-    private static async Task ReadAsync(Socket socket, CountdownEvent ready, bool stopAfterFirst, Action<long> report)
+    /// <summary>Returns once the response's body has begun (its first event, compressed), or the connection ended.</summary>
+    private static async Task WaitForBodyAsync(Socket socket, CountdownEvent ready)
     {
         var buffer = new byte[8192];
-        long seen = 0;
-        var signalled = false;
         var headersEnded = false;
-        var bodyStarted = false;
         try
         {
             int read;
             while ((read = await socket.ReceiveAsync(buffer)) > 0)
             {
-                seen += CountOccurrences(buffer.AsSpan(0, read), "event: "u8);
-                report(seen);
-                if (!headersEnded && buffer.AsSpan(0, read).IndexOf("\r\n\r\n"u8) is var end && end >= 0)
+                var data = buffer.AsSpan(0, read);
+                if (!headersEnded)
                 {
+                    var end = data.IndexOf("\r\n\r\n"u8);
+                    if (end < 0)
+                    {
+                        continue;
+                    }
+
                     headersEnded = true;
-                    bodyStarted = end + 4 < read;
-                }
-                else
-                {
-                    bodyStarted |= headersEnded;
+                    data = data[(end + 4)..];
                 }
 
-                if (!signalled && (seen > 0 || (stopAfterFirst && bodyStarted)))
+                if (!data.IsEmpty)
                 {
-                    signalled = true;
                     ready.Signal();
-                    if (stopAfterFirst)
-                    {
-                        return;
-                    }
+                    return;
                 }
             }
         }
@@ -183,19 +200,6 @@ public static class ClientProcess
         catch (ObjectDisposedException)
         {
         }
-    }
-
-    private static int CountOccurrences(ReadOnlySpan<byte> data, ReadOnlySpan<byte> token)
-    {
-        var count = 0;
-        int at;
-        while ((at = data.IndexOf(token)) >= 0)
-        {
-            count++;
-            data = data[(at + token.Length)..];
-        }
-
-        return count;
     }
 }
 

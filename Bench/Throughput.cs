@@ -38,7 +38,12 @@ public static class Throughput
     /// <summary>One full ingest of the corpus; files per second from the session's own start and end times.</summary>
     public static async Task<(double FilesPerSecond, ProgressSnapshot Final)> RunAsync(AppHost app, string folder, int viewers)
     {
-        using var http = app.CreateRealClient(TimeSpan.FromMinutes(10));
+        // Viewers ask for compression, as browsers do.
+        using var http = new HttpClient(new SocketsHttpHandler { AutomaticDecompression = System.Net.DecompressionMethods.All, MaxConnectionsPerServer = 1000 })
+        {
+            BaseAddress = app.BaseAddress,
+            Timeout = TimeSpan.FromMinutes(10),
+        };
         var api = new Api(http);
         var id = await api.StartAsync(new { directory = folder, recursive = true, skip_existing = false });
         using var stop = new CancellationTokenSource();

@@ -36,6 +36,7 @@ public interface IProgressRegistry
 public sealed class ProgressUpdate(ProgressSnapshot snapshot, long version)
 {
     private byte[]? _json;
+    private string? _seqText;
 
     public ProgressSnapshot Snapshot { get; } = snapshot;
 
@@ -43,6 +44,9 @@ public sealed class ProgressUpdate(ProgressSnapshot snapshot, long version)
 
     /// <summary>UTF-8 JSON of the snapshot, computed by the first reader that needs it and shared by all.</summary>
     public byte[] Json => _json ??= ProgressJson.Serialize(Snapshot);
+
+    /// <summary>The seq as an event id, formatted once for every stream.</summary>
+    public string SeqText => _seqText ??= Snapshot.Seq.ToString(System.Globalization.CultureInfo.InvariantCulture);
 }
 
 public interface ISessionSubscription : IDisposable
