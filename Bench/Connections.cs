@@ -9,11 +9,23 @@ namespace IngestLite.Bench;
 /// <summary>Server memory per open idle stream, time to accept them, and that all is released afterwards.</summary>
 public static class Connections
 {
+    private const int WarmUpStreams = 200;
+
     public static async Task<IReadOnlyList<Figure>> IdleStreamsAsync(AppHost app, IProgressRegistry registry, int count)
     {
         var sessionId = $"bench-idle-{count}-{Guid.NewGuid():N}";
         registry.Publish(Latency.Snapshot(sessionId, 1, SessionStatus.Processing));
         var gate = app.Services.GetRequiredService<StreamGate>();
+
+        // A first batch, not measured: JIT, thread-pool threads and Kestrel's buffer pool are paid once per process, not per stream.
+        using (var warmUp = ChildClients.Start("hold", new Uri(app.BaseAddress, $"api/ingest/stream/{sessionId}"), WarmUpStreams))
+        {
+            await warmUp.ReadLineAsync(TimeSpan.FromMinutes(1));
+            await warmUp.SendAsync("close");
+            await warmUp.ReadLineAsync(TimeSpan.FromMinutes(1));
+            await WaitUntilAsync(() => gate.OpenStreams == 0, TimeSpan.FromSeconds(30));
+        }
+
         var (heapBefore, rssBefore) = Memory();
 
         using var clients = ChildClients.Start("hold", new Uri(app.BaseAddress, $"api/ingest/stream/{sessionId}"), count);

@@ -319,6 +319,14 @@ public sealed class IngestPageTests : BrowserTest
     public async Task Quick_start_shows_progress_within_a_second_and_the_bar_only_moves_forward()
     {
         await Context.AddInitScriptAsync(PageProbes.Recorder);
+        var streamEncodings = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        Context.Response += (_, response) =>
+        {
+            if (response.Url.Contains("/api/ingest/stream", StringComparison.Ordinal))
+            {
+                streamEncodings.Enqueue(response.Headers.GetValueOrDefault("content-encoding") ?? "identity");
+            }
+        };
         var folder = NewFolder(40);
         var page = await OpenIngestPageAsync();
         await Expect(page.Badge).ToHaveTextAsync("LIVE");
@@ -334,6 +342,7 @@ public sealed class IngestPageTests : BrowserTest
             "() => { const s = getComputedStyle(document.getElementById('progress-fill')); return { property: s.transitionProperty, duration: s.transitionDuration }; }");
         TestContext.Out.WriteLine($"click → first progress on screen: {firstRender.At - click:F1} ms; {bar.Count} bar values; final screenshot: {finalShot}");
 
+        Assert.That(streamEncodings, Has.Some.EqualTo("gzip"), "Chromium asked for a compressed stream and decoded its shared frames");
         Assert.That(firstRender.At - click, Is.LessThan(1000), "first progress visible within a second of Start");
         Assert.That(bar.Select(v => v.Value), Is.Ordered.Ascending, "the bar never goes backwards");
         Assert.That(bar[^1].Value, Is.EqualTo(100));
