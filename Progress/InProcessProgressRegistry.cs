@@ -10,6 +10,7 @@ public sealed class InProcessProgressRegistry : IProgressRegistry
 {
     private readonly ConcurrentDictionary<string, Entry> _sessions = new(StringComparer.Ordinal);
     private readonly ChangeSignal _anyChange = new();
+    private Entry? _recent;
     private long _version;
     private int _subscribers;
 
@@ -19,10 +20,14 @@ public sealed class InProcessProgressRegistry : IProgressRegistry
 
     public void Publish(ProgressSnapshot snapshot)
     {
+        // A job publishes many times in a row with the same id string: skip the hash lookup then.
+        var recent = Volatile.Read(ref _recent);
+        var cached = recent is not null && ReferenceEquals(recent.SessionId, snapshot.SessionId) ? recent : null;
         Entry entry;
         while (true)
         {
-            entry = _sessions.GetOrAdd(snapshot.SessionId, static _ => new Entry());
+            entry = cached ?? _sessions.GetOrAdd(snapshot.SessionId, static id => new Entry(id));
+            cached = null;
             lock (entry)
             {
                 // Removed between the lookup and the lock: publish into a fresh entry instead.
@@ -37,11 +42,12 @@ public sealed class InProcessProgressRegistry : IProgressRegistry
                     return;
                 }
 
-                entry.Latest = new ProgressUpdate(snapshot, Interlocked.Increment(ref _version));
+                entry.Latest = new ProgressUpdate(snapshot, Interlocked.Increment(ref _version), entry.Sampler);
                 break;
             }
         }
 
+        Volatile.Write(ref _recent, entry);
         entry.Signal.Notify();
         _anyChange.Notify();
     }
@@ -90,11 +96,13 @@ public sealed class InProcessProgressRegistry : IProgressRegistry
 
     private void Release() => Interlocked.Decrement(ref _subscribers);
 
-    private sealed class Entry
+    private sealed class Entry(string sessionId)
     {
+        public readonly string SessionId = sessionId;
         public volatile ProgressUpdate? Latest;
         public volatile bool Removed;
         public readonly ChangeSignal Signal = new();
+        public readonly SessionSampler Sampler = new();
     }
 
     private sealed class SessionSubscription(InProcessProgressRegistry owner, Entry entry) : ISessionSubscription

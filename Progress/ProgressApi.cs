@@ -186,6 +186,10 @@ public static class ProgressApi
                 update = registry.Get(sessionId) is { } newer && newer.Snapshot.Seq > update.Snapshot.Seq ? newer : update;
             }
 
+            // Send what the session's other streams sent a moment ago, if newer than ours: one shared frame for all
+            // (a newer state, if any, follows at the next look).
+            update = update.Sampler?.Take(update, afterSeq, time.GetTimestamp(), SampleWindow(options, time)) ?? update;
+
             yield return Item(update, first ? retry : null);
             lastSent = time.GetTimestamp();
             first = false;
@@ -334,6 +338,10 @@ public static class ProgressApi
             wait *= 2;
         }
     }
+
+    /// <summary>How close in time two streams of a session must send to send the same update: twice the quiet period.</summary>
+    private static long SampleWindow(StreamOptions options, TimeProvider time) =>
+        (long)(options.QuietPeriod.TotalSeconds * 2 * time.TimestampFrequency);
 
     private static SseItem<byte[]> Item(ProgressUpdate update, TimeSpan? retry, long? id = null) =>
         new(update.Json, update.Snapshot.Status.IsTerminal() ? DoneEvent : ProgressEvent)

@@ -23,6 +23,7 @@ public sealed class SharedFrames
     private Dictionary<ulong, EventText> _current = [];
     private Dictionary<ulong, EventText> _previous = [];
     private long _compressed;
+    private long _lastId;
 
     /// <summary>How many frames were compressed since start (one per distinct previous/next pair).</summary>
     public long FramesCompressed => Interlocked.Read(ref _compressed);
@@ -45,6 +46,7 @@ public sealed class SharedFrames
             {
                 text = new EventText(this, bytes.ToArray());
             }
+
 
             if (!_current.ContainsKey(hash))
             {
@@ -80,20 +82,27 @@ public sealed class SharedFrames
         }
     }
 
-    /// <summary>One event's exact bytes, and its frames after the previous events streams sent.</summary>
+    /// <summary>
+    /// One event's exact bytes, and its frames after the previous events streams sent. A frame names
+    /// its previous event by id, not by reference, so texts never keep their predecessors alive.
+    /// </summary>
     public sealed class EventText
     {
         private readonly SharedFrames _owner;
-        private readonly (EventText? Previous, byte[] Frame)[] _frames = new (EventText?, byte[])[FramesPerText];
+        private readonly (long PreviousId, byte[] Frame)[] _frames = new (long, byte[])[FramesPerText];
         private int _next;
 
         internal EventText(SharedFrames owner, byte[] bytes)
         {
             _owner = owner;
             Bytes = bytes;
+            Id = Interlocked.Increment(ref owner._lastId);
         }
 
         public byte[] Bytes { get; }
+
+        /// <summary>Unique per text (ids start at 1; 0 stands for "no previous event").</summary>
+        public long Id { get; }
 
         /// <summary>
         /// This event's frame for a stream whose last event was <paramref name="previous"/> (null: the
@@ -101,18 +110,19 @@ public sealed class SharedFrames
         /// </summary>
         public byte[] FrameAfter(EventText? previous)
         {
+            var previousId = previous?.Id ?? 0;
             lock (_frames)
             {
                 foreach (var (known, frame) in _frames)
                 {
-                    if (frame is not null && ReferenceEquals(known, previous))
+                    if (frame is not null && known == previousId)
                     {
                         return frame;
                     }
                 }
 
                 var made = _owner.Compress(previous, this);
-                _frames[_next] = (previous, made);
+                _frames[_next] = (previousId, made);
                 _next = (_next + 1) % FramesPerText;
                 return made;
             }

@@ -348,4 +348,36 @@ public sealed class ProgressRegistryTests
 
         Assert.That(_registry.All().Select(u => u.Snapshot.SessionId), Is.EqualTo(new[] { "new", "mid-b", "mid-a", "old" }));
     }
+
+    [Test]
+    public void Streams_sending_within_the_window_take_the_same_update_and_a_final_state_is_never_replaced()
+    {
+        _registry.Publish(Snapshot("s1", 1));
+        var first = _registry.Get("s1")!;
+        var sampler = first.Sampler!;
+        Assert.That(sampler.Take(first, afterSeq: 0, now: 1_000, window: 20), Is.SameAs(first), "the first stream takes the latest");
+
+        _registry.Publish(Snapshot("s1", 2));
+        var second = _registry.Get("s1")!;
+        Assert.That(second.Sampler, Is.SameAs(sampler), "one sampler per session");
+        Assert.That(sampler.Take(second, afterSeq: 0, now: 1_010, window: 20), Is.SameAs(first), "a stream a moment later takes the same update");
+        Assert.That(sampler.Take(second, afterSeq: 1, now: 1_010, window: 20), Is.SameAs(second), "but never one it already sent");
+        Assert.That(sampler.Take(second, afterSeq: 0, now: 1_040, window: 20), Is.SameAs(second), "after the window, the latest again");
+
+        _registry.Publish(Snapshot("s1", 3) with { Status = SessionStatus.Completed });
+        var final = _registry.Get("s1")!;
+        Assert.That(sampler.Take(final, afterSeq: 0, now: 1_041, window: 20), Is.SameAs(final), "a final state goes out as it is");
+    }
+
+    [Test]
+    public void Publishing_again_after_a_remove_starts_a_fresh_session_even_with_the_same_id_string()
+    {
+        var first = Snapshot("s1", 5);
+        _registry.Publish(first);
+        Assert.That(_registry.Remove("s1"), Is.True);
+
+        _registry.Publish(first with { Seq = 1 });
+
+        Assert.That(_registry.Get("s1")?.Snapshot.Seq, Is.EqualTo(1), "the removed entry (and its seq 5) is gone");
+    }
 }

@@ -74,6 +74,28 @@ public sealed class SharedFramesTests
     }
 
     [Test]
+    public async Task Texts_no_stream_needs_any_more_are_released()
+    {
+        var frames = new SharedFrames();
+        var (context, _, _) = Open(frames, "gzip");
+        await context.Response.Body.WriteAsync(Events[0]);
+        var first = Track(frames, Events[0]);
+        for (var i = 0; i < 1500; i++)
+        {
+            await context.Response.Body.WriteAsync(Encoding.UTF8.GetBytes($"event: progress\ndata: {{\"n\":{i}}}\n\n"));
+        }
+
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        Assert.That(first.IsAlive, Is.False, "a text is not kept alive by the frames that followed it");
+    }
+
+    /// <summary>A weak reference to the shared text of <paramref name="bytes"/>, made out of the caller's frame.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static WeakReference Track(SharedFrames frames, byte[] bytes) => new(frames.Intern(bytes));
+
+    [Test]
     public async Task A_stream_finished_before_any_event_is_an_empty_valid_gzip_member()
     {
         var (_, body, wire) = Open(new SharedFrames(), "gzip");
