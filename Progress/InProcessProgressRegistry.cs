@@ -188,8 +188,10 @@ public sealed class InProcessProgressRegistry : IProgressRegistry
         public void Notify()
         {
             // No waiter: nothing to allocate or schedule. Otherwise hand the wake-up to the pool,
-            // so the publisher pays one queue operation however many readers wait.
-            if (Interlocked.Exchange(ref _pending, null) is { } pending)
+            // so the publisher pays one queue operation however many readers wait. The plain read first
+            // is safe: callers change the state with a full fence (a lock exit, an Interlocked) before
+            // notifying, and waiters install their signal with one before they read the state.
+            if (Volatile.Read(ref _pending) is not null && Interlocked.Exchange(ref _pending, null) is { } pending)
             {
                 ThreadPool.UnsafeQueueUserWorkItem(static p => p.TrySetResult(), pending, preferLocal: false);
             }
