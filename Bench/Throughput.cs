@@ -36,8 +36,11 @@ public static class Throughput
     }
 
     /// <summary>One full ingest of the corpus; files per second from the session's own start and end times.</summary>
-    public static async Task<(double FilesPerSecond, ProgressSnapshot Final)> RunAsync(AppHost app, string folder, int viewers)
+    /// <returns>Files per second, the final state, and how many gzip frames were compressed for the viewers (shared between them).</returns>
+    public static async Task<(double FilesPerSecond, ProgressSnapshot Final, long Frames)> RunAsync(AppHost app, string folder, int viewers)
     {
+        var frames = app.Services.GetRequiredService<SharedFrames>();
+        var framesBefore = frames.FramesCompressed;
         // Viewers ask for compression, as browsers do.
         using var http = new HttpClient(new SocketsHttpHandler { AutomaticDecompression = System.Net.DecompressionMethods.All, MaxConnectionsPerServer = 1000 })
         {
@@ -47,7 +50,8 @@ public static class Throughput
         var api = new Api(http);
         var id = await api.StartAsync(new { directory = folder, recursive = true, skip_existing = false });
         using var stop = new CancellationTokenSource();
-        var watchers = Enumerable.Range(0, viewers).Select(_ => Task.Run(() => FollowAsync(http, id, stop.Token))).ToList();
+        // Half follow the session's stream (API clients), half the multiplexed one (what the page opens).
+        var watchers = Enumerable.Range(0, viewers).Select(i => Task.Run(() => FollowAsync(http, id, multiplexed: i % 2 == 1, stop.Token))).ToList();
 
         var registry = app.Services.GetRequiredService<IProgressRegistry>();
         using var subscription = registry.Subscribe(id)!;
@@ -63,17 +67,19 @@ public static class Throughput
 
         await Task.WhenAll(watchers).WaitAsync(TimeSpan.FromSeconds(30));
         var seconds = (snapshot.EndTime!.Value - snapshot.StartTime).TotalSeconds;
-        return (snapshot.Stats.ProcessedFiles / seconds, snapshot);
+        return (snapshot.Stats.ProcessedFiles / seconds, snapshot, frames.FramesCompressed - framesBefore);
     }
 
-    private static async Task FollowAsync(HttpClient http, string id, CancellationToken cancellationToken)
+    private static async Task FollowAsync(HttpClient http, string id, bool multiplexed, CancellationToken cancellationToken)
     {
-        using var response = await http.GetAsync($"api/ingest/stream/{id}", HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        using var response = await http.GetAsync(multiplexed ? "api/ingest/stream" : $"api/ingest/stream/{id}", HttpCompletionOption.ResponseHeadersRead, cancellationToken);
         await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
-        // The data is not kept (a browser would hand it to the page): the bench should spend its CPU on the server.
-        await foreach (var item in SseParser.Create(body, static (_, _) => 0).EnumerateAsync(cancellationToken))
+        var ours = System.Text.Encoding.UTF8.GetBytes($"{{\"session_id\":\"{id}\"");
+
+        // The data is only checked for whose it is, not kept (a browser would hand it to the page).
+        await foreach (var item in SseParser.Create(body, (_, data) => data.StartsWith(ours)).EnumerateAsync(cancellationToken))
         {
-            if (item.EventType == "done")
+            if (item.EventType == "done" && item.Data)
             {
                 return;
             }

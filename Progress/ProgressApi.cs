@@ -283,8 +283,16 @@ public static class ProgressApi
                 .TakeLast(firstScan && afterVersion < 0 ? RecentSessionsOnConnect : int.MaxValue)
                 .ToList();
             firstScan = false;
-            foreach (var update in changed)
+            foreach (var latest in changed)
             {
+                // As on the session stream: what other streams sent a moment ago, so they share frames. A newer
+                // state left behind is sent at the next look, as the version observed is put back before it.
+                var update = latest.Sampler?.Take(latest, sent.GetValueOrDefault(latest.Snapshot.SessionId, -1), time.GetTimestamp(), SampleWindow(options, time)) ?? latest;
+                if (update != latest)
+                {
+                    observed = Math.Min(observed, update.Version);
+                }
+
                 sent[update.Snapshot.SessionId] = update.Snapshot.Seq;
                 yield return Item(update, first ? retry : null, update.Version);
                 lastSent = time.GetTimestamp();
