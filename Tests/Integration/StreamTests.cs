@@ -320,6 +320,67 @@ public sealed class StreamTests : ApiTest
         Assert.That(events.Count, Is.LessThanOrEqualTo(bound), "at most one event per MinEventInterval (100 ms)");
     }
 
+    [Test]
+    public async Task Streams_of_a_busy_session_share_compressed_frames_and_all_end_on_its_newest_state_when_it_pauses()
+    {
+        var registry = App.Services.GetRequiredService<IProgressRegistry>();
+        var frames = App.Services.GetRequiredService<SharedFrames>();
+        var id = "busy-" + Guid.NewGuid().ToString("N");
+        const int Changes = 4_000;
+        registry.Publish(Synthetic(id, 0, SessionStatus.Processing));
+        using var http = new HttpClient(new SocketsHttpHandler { AutomaticDecompression = System.Net.DecompressionMethods.GZip }) { BaseAddress = App.BaseAddress };
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var urls = Enumerable.Range(0, 12).Select(i => i % 2 == 0 ? $"api/ingest/stream/{id}" : "api/ingest/stream").ToList();
+        var lastSeq = new long[urls.Count];
+        var ours = new int[urls.Count];
+        var opened = new CountdownEvent(urls.Count);
+        var readers = urls.Select((url, i) => Task.Run(async () =>
+        {
+            // The handler asks for gzip and decodes it (so the response no longer shows the encoding).
+            using var response = await SseReader.OpenAsync(http, url, null, cts.Token);
+            await foreach (var e in SseReader.ReadAsync(response, cts.Token))
+            {
+                if (e.Data.Contains(id, StringComparison.Ordinal))
+                {
+                    Volatile.Write(ref lastSeq[i], IngestClient.Parse(e.Data)["seq"]!.GetValue<long>());
+                    if (Interlocked.Increment(ref ours[i]) == 1)
+                    {
+                        opened.Signal();
+                    }
+                }
+            }
+        }, cts.Token)).ToList();
+        Assert.That(opened.Wait(TimeSpan.FromSeconds(10)), Is.True, "every stream sent the session's state");
+
+        var framesBefore = frames.FramesCompressed;
+        var eventsBefore = ours.Sum();
+        for (var seq = 1; seq <= Changes; seq++)
+        {
+            registry.Publish(Synthetic(id, seq, SessionStatus.Processing));
+            if (seq % 100 == 0)
+            {
+                await Task.Delay(10);
+            }
+        }
+
+        // Paused, not finished: each stream must still catch up to the newest state on its own.
+        var clock = Stopwatch.StartNew();
+        while (lastSeq.Any(s => Volatile.Read(ref s) != Changes) && clock.Elapsed < TimeSpan.FromSeconds(5))
+        {
+            await Task.Delay(10);
+        }
+
+        var events = ours.Sum() - eventsBefore;
+        var compressed = frames.FramesCompressed - framesBefore;
+        TestContext.Out.WriteLine($"{urls.Count} streams caught up {clock.ElapsedMilliseconds} ms after the burst; {events} events, {compressed} frames compressed");
+        await cts.CancelAsync();
+        await Task.WhenAll(readers.Select(r => r.ContinueWith(_ => { }, TaskScheduler.Default)));
+        registry.Remove(id);
+
+        Assert.That(lastSeq, Is.All.EqualTo(Changes), "every stream, session or multiplexed, ends on the newest state");
+        Assert.That(compressed, Is.GreaterThan(0).And.LessThan(events), "streams that sent the same events share frames (one per stream would be one per event)");
+    }
+
     private static ProgressSnapshot Synthetic(string id, long seq, SessionStatus status) =>
         new(id, status, 0, 1, "f.png", "hash", 0, DateTimeOffset.UtcNow, null, SessionStats.Empty, [], [], seq, DateTimeOffset.UtcNow, 0, null);
 
