@@ -47,11 +47,19 @@ public static class Throughput
             BaseAddress = app.BaseAddress,
             Timeout = TimeSpan.FromMinutes(10),
         };
-        var api = new Api(http);
-        var id = await api.StartAsync(new { directory = folder, recursive = true, skip_existing = false });
-        using var stop = new CancellationTokenSource();
-        // Half follow the session's stream (API clients), half the multiplexed one (what the page opens).
-        var watchers = Enumerable.Range(0, viewers).Select(i => Task.Run(() => FollowAsync(http, id, multiplexed: i % 2 == 1, stop.Token))).ToList();
+        // Half the viewers watch the page's multiplexed stream, open before the run starts as a page is;
+        // the other half follow the session's own stream from its start, as API clients do.
+        byte[]? ours = null;
+        var watchers = new List<Task>();
+        for (var i = 0; i < viewers / 2; i++)
+        {
+            watchers.Add(await OpenViewerAsync(http, "api/ingest/stream", () => ours));
+        }
+
+        var id = await new Api(http).StartAsync(new { directory = folder, recursive = true, skip_existing = false });
+        ours = System.Text.Encoding.UTF8.GetBytes($"{{\"session_id\":\"{id}\"");
+        var sessionViewers = Enumerable.Range(0, viewers - (viewers / 2)).Select(_ => OpenViewerAsync(http, $"api/ingest/stream/{id}", () => ours));
+        watchers.AddRange(await Task.WhenAll(sessionViewers));
 
         var registry = app.Services.GetRequiredService<IProgressRegistry>();
         using var subscription = registry.Subscribe(id)!;
@@ -70,19 +78,39 @@ public static class Throughput
         return (snapshot.Stats.ProcessedFiles / seconds, snapshot, frames.FramesCompressed - framesBefore);
     }
 
-    private static async Task FollowAsync(HttpClient http, string id, bool multiplexed, CancellationToken cancellationToken)
+    /// <summary>Opens a stream and waits for its first event; the task returned ends at the session's done event.</summary>
+    private static async Task<Task> OpenViewerAsync(HttpClient http, string url, Func<byte[]?> session)
     {
-        using var response = await http.GetAsync(multiplexed ? "api/ingest/stream" : $"api/ingest/stream/{id}", HttpCompletionOption.ResponseHeadersRead, cancellationToken);
-        await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
-        var ours = System.Text.Encoding.UTF8.GetBytes($"{{\"session_id\":\"{id}\"");
+        var response = await http.GetAsync(url, HttpCompletionOption.ResponseHeadersRead);
+        var body = await response.Content.ReadAsStreamAsync();
 
         // The data is only checked for whose it is, not kept (a browser would hand it to the page).
-        await foreach (var item in SseParser.Create(body, (_, data) => data.StartsWith(ours)).EnumerateAsync(cancellationToken))
+        var events = SseParser.Create(body, (_, data) => session() is { } ours && data.StartsWith(ours)).EnumerateAsync().GetAsyncEnumerator();
+        if (!await events.MoveNextAsync())
         {
-            if (item.EventType == "done" && item.Data)
+            throw new InvalidOperationException("a viewer's stream ended before its first event");
+        }
+
+        return FollowAsync(response, events);
+    }
+
+    private static async Task FollowAsync(HttpResponseMessage response, IAsyncEnumerator<SseItem<bool>> events)
+    {
+        using (response)
+        {
+            await using (events)
             {
-                return;
+                do
+                {
+                    if (events.Current is { EventType: "done", Data: true })
+                    {
+                        return;
+                    }
+                }
+                while (await events.MoveNextAsync());
             }
         }
+
+        throw new InvalidOperationException("a viewer's stream ended without the session's done event");
     }
 }
