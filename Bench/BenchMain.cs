@@ -102,15 +102,18 @@ public static class BenchMain
                 // One untimed run warms the JIT and the page cache; then the two cases alternate, so drift hits both.
                 await Throughput.RunAsync(app, corpus, viewers: 0);
                 var rates = new Dictionary<int, List<double>> { [0] = [], [100] = [] };
+                var cpu = new Dictionary<int, List<double>> { [0] = [], [100] = [] };
                 ProgressSnapshot? final = null;
                 var viewerFrames = 0L;
                 for (var round = 0; round < (quick ? 2 : 5); round++)
                 {
                     foreach (var viewers in rates.Keys)
                     {
-                        (var rate, final, var frames) = await Throughput.RunAsync(app, corpus, viewers);
-                        rates[viewers].Add(rate);
-                        viewerFrames += frames;
+                        var run = await Throughput.RunAsync(app, corpus, viewers);
+                        rates[viewers].Add(run.FilesPerSecond);
+                        cpu[viewers].Add(run.CpuMsPer1000Files);
+                        viewerFrames += run.Frames;
+                        final = run.Final;
                     }
                 }
 
@@ -118,6 +121,13 @@ public static class BenchMain
                 var costs = rates[0].Zip(rates[100], (alone, watched) => 100 * (1 - (watched / alone))).Order().ToList();
                 figures.Add(new("ingest", $"cost of 100 viewers, median of {costs.Count} paired rounds", costs[costs.Count / 2], "%"));
                 figures.Add(new("ingest", "gzip frames compressed per run with 100 viewers (events are shared)", viewerFrames / (double)costs.Count, "frames"));
+
+                // CPU time is not stretched by what else the machine does, as wall time is.
+                var cpuCosts = cpu[0].Zip(cpu[100], (alone, watched) => 100 * ((watched / alone) - 1)).Order().ToList();
+                figures.Add(new("ingest", "process CPU per 1,000 files, 0 viewers (median)", cpu[0].Order().ElementAt(cpu[0].Count / 2), "ms"));
+                figures.Add(new("ingest", "process CPU per 1,000 files, 100 viewers (median)", cpu[100].Order().ElementAt(cpu[100].Count / 2), "ms"));
+                figures.Add(new("ingest", $"CPU cost of 100 viewers (their clients included), median of {cpuCosts.Count} paired rounds", cpuCosts[cpuCosts.Count / 2], "%"));
+                figures.Add(new("ingest", "CPU cost of 100 viewers, least and most of the rounds", cpuCosts[0], $"% .. {cpuCosts[^1]:F1} %"));
 
                 foreach (var (viewers, samples) in rates)
                 {

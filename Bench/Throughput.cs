@@ -36,8 +36,14 @@ public static class Throughput
     }
 
     /// <summary>One full ingest of the corpus; files per second from the session's own start and end times.</summary>
-    /// <returns>Files per second, the final state, and how many gzip frames were compressed for the viewers (shared between them).</returns>
-    public static async Task<(double FilesPerSecond, ProgressSnapshot Final, long Frames)> RunAsync(AppHost app, string folder, int viewers)
+    /// <summary>
+    /// One run: files per second, the final state, the gzip frames compressed for the viewers (shared
+    /// between them), and the process's CPU time per 1,000 files from the start to the final state
+    /// (the server's and the in-process viewers' work together: an upper bound on what viewers cost the server).
+    /// </summary>
+    public sealed record Result(double FilesPerSecond, ProgressSnapshot Final, long Frames, double CpuMsPer1000Files);
+
+    public static async Task<Result> RunAsync(AppHost app, string folder, int viewers)
     {
         var frames = app.Services.GetRequiredService<SharedFrames>();
         var framesBefore = frames.FramesCompressed;
@@ -56,6 +62,8 @@ public static class Throughput
             watchers.Add(await OpenViewerAsync(http, "api/ingest/stream", () => ours));
         }
 
+        using var self = System.Diagnostics.Process.GetCurrentProcess();
+        var cpuBefore = self.TotalProcessorTime;
         var id = await new Api(http).StartAsync(new { directory = folder, recursive = true, skip_existing = false });
         ours = System.Text.Encoding.UTF8.GetBytes($"{{\"session_id\":\"{id}\"");
         var sessionViewers = Enumerable.Range(0, viewers - (viewers / 2)).Select(_ => OpenViewerAsync(http, $"api/ingest/stream/{id}", () => ours));
@@ -72,10 +80,12 @@ public static class Throughput
             seq = snapshot.Seq;
         }
         while (!snapshot.Status.IsTerminal());
+        self.Refresh();
+        var cpuMs = (self.TotalProcessorTime - cpuBefore).TotalMilliseconds;
 
         await Task.WhenAll(watchers).WaitAsync(TimeSpan.FromSeconds(30));
         var seconds = (snapshot.EndTime!.Value - snapshot.StartTime).TotalSeconds;
-        return (snapshot.Stats.ProcessedFiles / seconds, snapshot, frames.FramesCompressed - framesBefore);
+        return new Result(snapshot.Stats.ProcessedFiles / seconds, snapshot, frames.FramesCompressed - framesBefore, cpuMs * 1000 / snapshot.Stats.ProcessedFiles);
     }
 
     /// <summary>Opens a stream and waits for its first event; the task returned ends at the session's done event.</summary>
