@@ -124,10 +124,10 @@ public static class BenchMain
 
                 // CPU time is not stretched by what else the machine does, as wall time is.
                 var cpuCosts = cpu[0].Zip(cpu[100], (alone, watched) => 100 * ((watched / alone) - 1)).Order().ToList();
-                figures.Add(new("ingest", "process CPU per 1,000 files, 0 viewers (median)", cpu[0].Order().ElementAt(cpu[0].Count / 2), "ms"));
-                figures.Add(new("ingest", "process CPU per 1,000 files, 100 viewers (median)", cpu[100].Order().ElementAt(cpu[100].Count / 2), "ms"));
-                figures.Add(new("ingest", $"CPU cost of 100 viewers (their clients included), median of {cpuCosts.Count} paired rounds", cpuCosts[cpuCosts.Count / 2], "%"));
-                figures.Add(new("ingest", "CPU cost of 100 viewers, least and most of the rounds", cpuCosts[0], $"% .. {cpuCosts[^1]:F1} %"));
+                figures.Add(new("ingest", "server CPU per 1,000 files, 0 viewers (median)", cpu[0].Order().ElementAt(cpu[0].Count / 2), "ms"));
+                figures.Add(new("ingest", "server CPU per 1,000 files, 100 viewers (median)", cpu[100].Order().ElementAt(cpu[100].Count / 2), "ms"));
+                figures.Add(new("ingest", $"server CPU cost of 100 viewers, median of {cpuCosts.Count} paired rounds", cpuCosts[cpuCosts.Count / 2], "%"));
+                figures.Add(new("ingest", "server CPU cost of 100 viewers, least and most of the rounds", cpuCosts[0], $"% .. {cpuCosts[^1]:F1} %"));
 
                 foreach (var (viewers, samples) in rates)
                 {

@@ -25,6 +25,7 @@ public static class ClientProcess
             "hold" => await HoldAsync(url, count),
             "count" => await CountAsync(url, count),
             "latency" => await LatencyAsync(url, count, args[3]),
+            "viewers" => await ViewersAsync(url, count),
             _ => throw new ArgumentException("unknown mode " + mode),
         };
     }
@@ -68,6 +69,34 @@ public static class ClientProcess
         }
 
         Console.WriteLine("closed");
+        return 0;
+    }
+
+    /// <summary>
+    /// Ingest viewers: half open the multiplexed stream at once (a page open before the run) and report
+    /// "ready"; a session id on stdin makes the other half follow that session's stream; "done" once every
+    /// viewer saw the session's done event.
+    /// </summary>
+    private static async Task<int> ViewersAsync(Uri baseAddress, int count)
+    {
+        using var http = new HttpClient(new SocketsHttpHandler { AutomaticDecompression = System.Net.DecompressionMethods.All, MaxConnectionsPerServer = count + 10 })
+        {
+            BaseAddress = baseAddress,
+            Timeout = TimeSpan.FromMinutes(10),
+        };
+        byte[]? ours = null;
+        var watchers = new List<Task>();
+        for (var i = 0; i < count / 2; i++)
+        {
+            watchers.Add(await Throughput.OpenViewerAsync(http, "api/ingest/stream", () => ours));
+        }
+
+        Console.WriteLine("ready");
+        var id = await Console.In.ReadLineAsync() ?? throw new InvalidOperationException("no session id");
+        ours = Encoding.UTF8.GetBytes($"{{\"session_id\":\"{id}\"");
+        watchers.AddRange(await Task.WhenAll(Enumerable.Range(0, count - (count / 2)).Select(_ => Throughput.OpenViewerAsync(http, $"api/ingest/stream/{id}", () => ours))));
+        await Task.WhenAll(watchers).WaitAsync(TimeSpan.FromMinutes(5));
+        Console.WriteLine("done");
         return 0;
     }
 

@@ -35,11 +35,9 @@ public static class Throughput
         return folder;
     }
 
-    /// <summary>One full ingest of the corpus; files per second from the session's own start and end times.</summary>
     /// <summary>
-    /// One run: files per second, the final state, the gzip frames compressed for the viewers (shared
-    /// between them), and the process's CPU time per 1,000 files from the start to the final state
-    /// (the server's and the in-process viewers' work together: an upper bound on what viewers cost the server).
+    /// One full ingest of the corpus. Files per second come from the session's own start and end times. One run: files per second, the final state, the gzip frames compressed for the viewers (shared
+    /// between them), and the server process's CPU time per 1,000 files from the start to the final state.
     /// </summary>
     public sealed record Result(double FilesPerSecond, ProgressSnapshot Final, long Frames, double CpuMsPer1000Files);
 
@@ -47,27 +45,23 @@ public static class Throughput
     {
         var frames = app.Services.GetRequiredService<SharedFrames>();
         var framesBefore = frames.FramesCompressed;
-        // Viewers ask for compression, as browsers do.
-        using var http = new HttpClient(new SocketsHttpHandler { AutomaticDecompression = System.Net.DecompressionMethods.All, MaxConnectionsPerServer = 1000 })
+        // The viewers run in a child process (so this process's CPU is the server's): half watch the page's
+        // multiplexed stream, open before the run starts as a page is; the other half follow the session's
+        // own stream from its start, as API clients do. All ask for compression, as browsers do.
+        using var child = viewers > 0 ? ChildClients.Start("viewers", app.BaseAddress, viewers) : null;
+        if (child is not null)
         {
-            BaseAddress = app.BaseAddress,
-            Timeout = TimeSpan.FromMinutes(10),
-        };
-        // Half the viewers watch the page's multiplexed stream, open before the run starts as a page is;
-        // the other half follow the session's own stream from its start, as API clients do.
-        byte[]? ours = null;
-        var watchers = new List<Task>();
-        for (var i = 0; i < viewers / 2; i++)
-        {
-            watchers.Add(await OpenViewerAsync(http, "api/ingest/stream", () => ours));
+            await child.ReadLineAsync(TimeSpan.FromMinutes(1));
         }
 
+        using var http = app.CreateRealClient();
         using var self = System.Diagnostics.Process.GetCurrentProcess();
         var cpuBefore = self.TotalProcessorTime;
         var id = await new Api(http).StartAsync(new { directory = folder, recursive = true, skip_existing = false });
-        ours = System.Text.Encoding.UTF8.GetBytes($"{{\"session_id\":\"{id}\"");
-        var sessionViewers = Enumerable.Range(0, viewers - (viewers / 2)).Select(_ => OpenViewerAsync(http, $"api/ingest/stream/{id}", () => ours));
-        watchers.AddRange(await Task.WhenAll(sessionViewers));
+        if (child is not null)
+        {
+            await child.SendAsync(id);
+        }
 
         var registry = app.Services.GetRequiredService<IProgressRegistry>();
         using var subscription = registry.Subscribe(id)!;
@@ -80,16 +74,21 @@ public static class Throughput
             seq = snapshot.Seq;
         }
         while (!snapshot.Status.IsTerminal());
+
         self.Refresh();
         var cpuMs = (self.TotalProcessorTime - cpuBefore).TotalMilliseconds;
 
-        await Task.WhenAll(watchers).WaitAsync(TimeSpan.FromSeconds(30));
+        if (child is not null)
+        {
+            await child.ReadLineAsync(TimeSpan.FromSeconds(30));
+        }
+
         var seconds = (snapshot.EndTime!.Value - snapshot.StartTime).TotalSeconds;
         return new Result(snapshot.Stats.ProcessedFiles / seconds, snapshot, frames.FramesCompressed - framesBefore, cpuMs * 1000 / snapshot.Stats.ProcessedFiles);
     }
 
     /// <summary>Opens a stream and waits for its first event; the task returned ends at the session's done event.</summary>
-    private static async Task<Task> OpenViewerAsync(HttpClient http, string url, Func<byte[]?> session)
+    public static async Task<Task> OpenViewerAsync(HttpClient http, string url, Func<byte[]?> session)
     {
         var response = await http.GetAsync(url, HttpCompletionOption.ResponseHeadersRead);
         var body = await response.Content.ReadAsStreamAsync();
