@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Net.ServerSentEvents;
 using System.Net.Sockets;
 using System.Text;
 
@@ -88,16 +89,52 @@ public static class ClientProcess
         var watchers = new List<Task>();
         for (var i = 0; i < count / 2; i++)
         {
-            watchers.Add(await Throughput.OpenViewerAsync(http, "api/ingest/stream", () => ours));
+            watchers.Add(await OpenViewerAsync(http, "api/ingest/stream", () => ours));
         }
 
         Console.WriteLine("ready");
         var id = await Console.In.ReadLineAsync() ?? throw new InvalidOperationException("no session id");
         ours = Encoding.UTF8.GetBytes($"{{\"session_id\":\"{id}\"");
-        watchers.AddRange(await Task.WhenAll(Enumerable.Range(0, count - (count / 2)).Select(_ => Throughput.OpenViewerAsync(http, $"api/ingest/stream/{id}", () => ours))));
+        watchers.AddRange(await Task.WhenAll(Enumerable.Range(0, count - (count / 2)).Select(_ => OpenViewerAsync(http, $"api/ingest/stream/{id}", () => ours))));
         await Task.WhenAll(watchers).WaitAsync(TimeSpan.FromMinutes(5));
         Console.WriteLine("done");
         return 0;
+    }
+
+    /// <summary>Opens a stream and waits for its first event; the task returned ends at the session's done event.</summary>
+    private static async Task<Task> OpenViewerAsync(HttpClient http, string url, Func<byte[]?> session)
+    {
+        var response = await http.GetAsync(url, HttpCompletionOption.ResponseHeadersRead);
+        var body = await response.Content.ReadAsStreamAsync();
+
+        // The data is only checked for whose it is, not kept (a browser would hand it to the page).
+        var events = SseParser.Create(body, (_, data) => session() is { } ours && data.StartsWith(ours)).EnumerateAsync().GetAsyncEnumerator();
+        if (!await events.MoveNextAsync())
+        {
+            throw new InvalidOperationException("a viewer's stream ended before its first event");
+        }
+
+        return FollowViewerAsync(response, events);
+    }
+
+    private static async Task FollowViewerAsync(HttpResponseMessage response, IAsyncEnumerator<SseItem<bool>> events)
+    {
+        using (response)
+        {
+            await using (events)
+            {
+                do
+                {
+                    if (events.Current is { EventType: "done", Data: true })
+                    {
+                        return;
+                    }
+                }
+                while (await events.MoveNextAsync());
+            }
+        }
+
+        throw new InvalidOperationException("a viewer's stream ended without the session's done event");
     }
 
     private static async Task<int> CountAsync(Uri url, int count)
@@ -163,7 +200,7 @@ public static class ClientProcess
             await using var body = await response.Content.ReadAsStreamAsync();
             var first = true;
             // The data is not kept (a browser would hand it to the page): this process should spend its CPU on receiving.
-            await foreach (var item in System.Net.ServerSentEvents.SseParser.Create(body, static (_, _) => 0).EnumerateAsync())
+            await foreach (var item in SseParser.Create(body, static (_, _) => 0).EnumerateAsync())
             {
                 onEvent(c, item.EventId, Stopwatch.GetTimestamp());
                 if (first)

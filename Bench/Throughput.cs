@@ -1,4 +1,3 @@
-using System.Net.ServerSentEvents;
 using IngestLite.Progress;
 using IngestLite.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
@@ -85,41 +84,5 @@ public static class Throughput
 
         var seconds = (snapshot.EndTime!.Value - snapshot.StartTime).TotalSeconds;
         return new Result(snapshot.Stats.ProcessedFiles / seconds, snapshot, frames.FramesCompressed - framesBefore, cpuMs * 1000 / snapshot.Stats.ProcessedFiles);
-    }
-
-    /// <summary>Opens a stream and waits for its first event; the task returned ends at the session's done event.</summary>
-    public static async Task<Task> OpenViewerAsync(HttpClient http, string url, Func<byte[]?> session)
-    {
-        var response = await http.GetAsync(url, HttpCompletionOption.ResponseHeadersRead);
-        var body = await response.Content.ReadAsStreamAsync();
-
-        // The data is only checked for whose it is, not kept (a browser would hand it to the page).
-        var events = SseParser.Create(body, (_, data) => session() is { } ours && data.StartsWith(ours)).EnumerateAsync().GetAsyncEnumerator();
-        if (!await events.MoveNextAsync())
-        {
-            throw new InvalidOperationException("a viewer's stream ended before its first event");
-        }
-
-        return FollowAsync(response, events);
-    }
-
-    private static async Task FollowAsync(HttpResponseMessage response, IAsyncEnumerator<SseItem<bool>> events)
-    {
-        using (response)
-        {
-            await using (events)
-            {
-                do
-                {
-                    if (events.Current is { EventType: "done", Data: true })
-                    {
-                        return;
-                    }
-                }
-                while (await events.MoveNextAsync());
-            }
-        }
-
-        throw new InvalidOperationException("a viewer's stream ended without the session's done event");
     }
 }

@@ -60,6 +60,7 @@ public static class ProgressApi
         IProgressRegistry registry,
         IngestSessions sessions,
         StreamGate gate,
+        SharedFrames frames,
         IOptions<StreamOptions> options,
         TimeProvider time,
         [FromHeader(Name = "Last-Event-ID")] string? lastEventId)
@@ -72,7 +73,7 @@ public static class ProgressApi
             return IngestApi.UnknownSession(sessionId);
         }
 
-        if (!TryOpen(context, gate, options.Value, out var busy, out var compressed))
+        if (!TryOpen(context, gate, frames, options.Value, out var busy, out var compressed))
         {
             return busy;
         }
@@ -88,11 +89,12 @@ public static class ProgressApi
         HttpContext context,
         IProgressRegistry registry,
         StreamGate gate,
+        SharedFrames frames,
         IOptions<StreamOptions> options,
         TimeProvider time,
         [FromHeader(Name = "Last-Event-ID")] string? lastEventId)
     {
-        if (!TryOpen(context, gate, options.Value, out var busy, out var compressed))
+        if (!TryOpen(context, gate, frames, options.Value, out var busy, out var compressed))
         {
             return busy;
         }
@@ -102,7 +104,7 @@ public static class ProgressApi
     }
 
     /// <summary>Takes a stream slot for the life of the request and sets the anti-buffering headers.</summary>
-    private static bool TryOpen(HttpContext context, StreamGate gate, StreamOptions options, out ProblemHttpResult busy, out CompressedStreamBody? compressed)
+    private static bool TryOpen(HttpContext context, StreamGate gate, SharedFrames frames, StreamOptions options, out ProblemHttpResult busy, out CompressedStreamBody? compressed)
     {
         busy = null!;
         compressed = null;
@@ -118,7 +120,7 @@ public static class ProgressApi
         // Released when the request ends, however it ends (even if the stream never starts).
         context.Response.RegisterForDispose(slot);
         context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpResponseBodyFeature>()?.DisableBuffering();
-        compressed = options.Compression ? CompressedStreamBody.TryInstall(context, context.RequestServices.GetRequiredService<SharedFrames>()) : null;
+        compressed = options.Compression ? CompressedStreamBody.TryInstall(context, frames) : null;
 
         context.Response.OnStarting(static state =>
         {
@@ -188,7 +190,7 @@ public static class ProgressApi
 
             // Send what the session's other streams sent a moment ago, if newer than ours: one shared frame for all
             // (a newer state, if any, follows at the next look).
-            update = update.Sampler?.Take(update, afterSeq, time.GetTimestamp(), SampleWindow(options, time)) ?? update;
+            update = Sampled(update, afterSeq, options, time);
 
             yield return Item(update, first ? retry : null);
             lastSent = time.GetTimestamp();
@@ -202,8 +204,8 @@ public static class ProgressApi
     }
 
     /// <summary>
-    /// Passes the events through; after the last one (already written and flushed), ends a compressed
-    /// stream while the response is still open.
+    /// Passes the events through; after the last one (already written and flushed) and a short head
+    /// start for other streams' final events, ends a compressed stream while the response is still open.
     /// </summary>
     private static async IAsyncEnumerable<SseItem<byte[]>> EndingWith(
         IAsyncEnumerable<SseItem<byte[]>> events, CompressedStreamBody? compressed, TimeProvider time, [EnumeratorCancellation] CancellationToken cancellationToken)
@@ -287,7 +289,7 @@ public static class ProgressApi
             {
                 // As on the session stream: what other streams sent a moment ago, so they share frames. A newer
                 // state left behind is sent at the next look, as the version observed is put back before it.
-                var update = latest.Sampler?.Take(latest, sent.GetValueOrDefault(latest.Snapshot.SessionId, -1), time.GetTimestamp(), SampleWindow(options, time)) ?? latest;
+                var update = Sampled(latest, sent.GetValueOrDefault(latest.Snapshot.SessionId, -1), options, time);
                 if (update != latest)
                 {
                     observed = Math.Min(observed, update.Version);
@@ -347,9 +349,12 @@ public static class ProgressApi
         }
     }
 
-    /// <summary>How close in time two streams of a session must send to send the same update: twice the quiet period.</summary>
-    private static long SampleWindow(StreamOptions options, TimeProvider time) =>
-        (long)(options.QuietPeriod.TotalSeconds * 2 * time.TimestampFrequency);
+    /// <summary>
+    /// The update to send instead of <paramref name="latest"/> (see <see cref="SessionSampler"/>): streams of a
+    /// session sending within twice the quiet period of each other send the same one.
+    /// </summary>
+    private static ProgressUpdate Sampled(ProgressUpdate latest, long afterSeq, StreamOptions options, TimeProvider time) =>
+        latest.Sampler?.Take(latest, afterSeq, time.GetTimestamp(), (long)(options.QuietPeriod.TotalSeconds * 2 * time.TimestampFrequency)) ?? latest;
 
     private static SseItem<byte[]> Item(ProgressUpdate update, TimeSpan? retry, long? id = null) =>
         new(update.Json, update.Snapshot.Status.IsTerminal() ? DoneEvent : ProgressEvent)
