@@ -74,9 +74,10 @@ public static class ClientProcess
     }
 
     /// <summary>
-    /// Ingest viewers: half open the multiplexed stream at once (a page open before the run) and report
-    /// "ready"; a session id on stdin makes the other half follow that session's stream; "done" once every
-    /// viewer saw the session's done event.
+    /// Ingest viewers, for as many runs as the parent asks (one process, so its start-up and JIT are paid
+    /// once, as by browsers that stay open): "open" makes half open the multiplexed stream (a page open
+    /// before the run) and reports "ready"; a session id then makes the other half follow that session's
+    /// stream; "done" once every viewer saw the session's done event and all streams are closed again.
     /// </summary>
     private static async Task<int> ViewersAsync(Uri baseAddress, int count)
     {
@@ -85,19 +86,23 @@ public static class ClientProcess
             BaseAddress = baseAddress,
             Timeout = TimeSpan.FromMinutes(10),
         };
-        byte[]? ours = null;
-        var watchers = new List<Task>();
-        for (var i = 0; i < count / 2; i++)
+        while (await Console.In.ReadLineAsync() == "open")
         {
-            watchers.Add(await OpenViewerAsync(http, "api/ingest/stream", () => ours));
+            byte[]? ours = null;
+            var watchers = new List<Task>();
+            for (var i = 0; i < count / 2; i++)
+            {
+                watchers.Add(await OpenViewerAsync(http, "api/ingest/stream", () => ours));
+            }
+
+            Console.WriteLine("ready");
+            var id = await Console.In.ReadLineAsync() ?? throw new InvalidOperationException("no session id");
+            ours = Encoding.UTF8.GetBytes($"{{\"session_id\":\"{id}\"");
+            watchers.AddRange(await Task.WhenAll(Enumerable.Range(0, count - (count / 2)).Select(_ => OpenViewerAsync(http, $"api/ingest/stream/{id}", () => ours))));
+            await Task.WhenAll(watchers).WaitAsync(TimeSpan.FromMinutes(5));
+            Console.WriteLine("done");
         }
 
-        Console.WriteLine("ready");
-        var id = await Console.In.ReadLineAsync() ?? throw new InvalidOperationException("no session id");
-        ours = Encoding.UTF8.GetBytes($"{{\"session_id\":\"{id}\"");
-        watchers.AddRange(await Task.WhenAll(Enumerable.Range(0, count - (count / 2)).Select(_ => OpenViewerAsync(http, $"api/ingest/stream/{id}", () => ours))));
-        await Task.WhenAll(watchers).WaitAsync(TimeSpan.FromMinutes(5));
-        Console.WriteLine("done");
         return 0;
     }
 
@@ -296,6 +301,16 @@ public sealed class ChildClients : IDisposable
     }
 
     public async Task SendAsync(string line) => await _process.StandardInput.WriteLineAsync(line);
+
+    /// <summary>The CPU time the child has used so far.</summary>
+    public TimeSpan ProcessorTime
+    {
+        get
+        {
+            _process.Refresh();
+            return _process.TotalProcessorTime;
+        }
+    }
 
     public void Dispose()
     {

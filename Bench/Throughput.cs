@@ -36,30 +36,33 @@ public static class Throughput
 
     /// <summary>
     /// One full ingest of the corpus. Files per second come from the session's own start and end times. One run: files per second, the final state, the gzip frames compressed for the viewers (shared
-    /// between them), and the server process's CPU time per 1,000 files from the start to the final state.
+    /// between them), the server process's CPU time per 1,000 files from the start to the final state, and the viewer clients' own.
     /// </summary>
-    public sealed record Result(double FilesPerSecond, ProgressSnapshot Final, long Frames, double CpuMsPer1000Files);
+    public sealed record Result(double FilesPerSecond, ProgressSnapshot Final, long Frames, double CpuMsPer1000Files, double ViewerCpuMsPer1000Files);
 
-    public static async Task<Result> RunAsync(AppHost app, string folder, int viewers)
+    /// <summary>
+    /// Runs one ingest, watched by <paramref name="viewers"/> (a "viewers" client process, kept across runs) when given:
+    /// half of them watch the page's multiplexed stream, open before the run starts as a page is; the other half follow
+    /// the session's own stream from its start, as API clients do. All ask for compression, as browsers do.
+    /// </summary>
+    public static async Task<Result> RunAsync(AppHost app, string folder, ChildClients? viewers)
     {
         var frames = app.Services.GetRequiredService<SharedFrames>();
         var framesBefore = frames.FramesCompressed;
-        // The viewers run in a child process (so this process's CPU is the server's): half watch the page's
-        // multiplexed stream, open before the run starts as a page is; the other half follow the session's
-        // own stream from its start, as API clients do. All ask for compression, as browsers do.
-        using var child = viewers > 0 ? ChildClients.Start("viewers", app.BaseAddress, viewers) : null;
-        if (child is not null)
+        if (viewers is not null)
         {
-            await child.ReadLineAsync(TimeSpan.FromMinutes(1));
+            await viewers.SendAsync("open");
+            await viewers.ReadLineAsync(TimeSpan.FromMinutes(1));
         }
 
         using var http = app.CreateRealClient();
         using var self = System.Diagnostics.Process.GetCurrentProcess();
         var cpuBefore = self.TotalProcessorTime;
+        var viewerCpuBefore = viewers?.ProcessorTime ?? TimeSpan.Zero;
         var id = await new Api(http).StartAsync(new { directory = folder, recursive = true, skip_existing = false });
-        if (child is not null)
+        if (viewers is not null)
         {
-            await child.SendAsync(id);
+            await viewers.SendAsync(id);
         }
 
         var registry = app.Services.GetRequiredService<IProgressRegistry>();
@@ -76,13 +79,17 @@ public static class Throughput
 
         self.Refresh();
         var cpuMs = (self.TotalProcessorTime - cpuBefore).TotalMilliseconds;
-
-        if (child is not null)
+        if (viewers is not null)
         {
-            await child.ReadLineAsync(TimeSpan.FromSeconds(30));
+            await viewers.ReadLineAsync(TimeSpan.FromSeconds(30));
         }
 
+        var viewerCpuMs = viewers is null ? 0 : (viewers.ProcessorTime - viewerCpuBefore).TotalMilliseconds;
+
+        var files = snapshot.Stats.ProcessedFiles;
         var seconds = (snapshot.EndTime!.Value - snapshot.StartTime).TotalSeconds;
-        return new Result(snapshot.Stats.ProcessedFiles / seconds, snapshot, frames.FramesCompressed - framesBefore, cpuMs * 1000 / snapshot.Stats.ProcessedFiles);
+        Console.Error.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"ingest run, {(viewers is null ? "no viewers" : "viewers")}: {files / seconds:F0} files/s, server CPU {cpuMs:F0} ms, viewers' CPU {viewerCpuMs:F0} ms"));
+        return new Result(files / seconds, snapshot, frames.FramesCompressed - framesBefore, cpuMs * 1000 / files, viewerCpuMs * 1000 / files);
     }
 }

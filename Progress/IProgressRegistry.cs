@@ -63,6 +63,9 @@ public sealed class SessionSampler
 {
     private Sample? _last;
 
+    /// <summary>The pace shared by the session's streams.</summary>
+    public SharedPace Pace { get; } = new();
+
     /// <summary>
     /// The update to send now: the one another stream took less than <paramref name="window"/> ago when it
     /// is newer than <paramref name="afterSeq"/> and <paramref name="latest"/> is not final; otherwise

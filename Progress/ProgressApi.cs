@@ -35,6 +35,9 @@ public static class ProgressApi
         services.AddOptions<StreamOptions>().BindConfiguration(StreamOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<StreamGate>();
         services.AddSingleton<SharedFrames>();
+
+        // The multiplexed stream's pace; each session's own travels with its updates (SessionSampler.Pace).
+        services.AddSingleton<SharedPace>();
         services.AddHealthChecks().AddCheck<StreamHealthCheck>("streams");
         return services;
     }
@@ -90,6 +93,7 @@ public static class ProgressApi
         IProgressRegistry registry,
         StreamGate gate,
         SharedFrames frames,
+        SharedPace pace,
         IOptions<StreamOptions> options,
         TimeProvider time,
         [FromHeader(Name = "Last-Event-ID")] string? lastEventId)
@@ -99,7 +103,7 @@ public static class ProgressApi
             return busy;
         }
 
-        var events = AllEvents(registry, ParseLastEventId(lastEventId), options.Value, time, context.RequestAborted);
+        var events = AllEvents(registry, pace, ParseLastEventId(lastEventId), options.Value, time, context.RequestAborted);
         return TypedResults.ServerSentEvents(EndingWith(events, compressed, time, context.RequestAborted));
     }
 
@@ -157,7 +161,9 @@ public static class ProgressApi
         }
 
         var first = true;
-        var lastSent = 0L;
+        var sentAny = false;
+        var generation = 0L;
+        SharedPace? ownPace = null;
         while (true)
         {
             var wait = Remaining(deadline, time, options.HeartbeatInterval);
@@ -179,12 +185,18 @@ public static class ProgressApi
                 yield break;
             }
 
-            // Coalesce bursts into their newest state (see SettleAsync). A final state is never held back.
-            if (!update.Snapshot.Status.IsTerminal())
+            // Coalesce bursts into their newest state, at the pace shared by the session's streams (see
+            // SharedPace). The first event and a final state are never held back.
+            var pace = update.Sampler?.Pace ?? (ownPace ??= new SharedPace());
+            if (!sentAny)
             {
-                await SettleAsync(lastSent, options, time, () => registry.Get(sessionId) is { } latest
+                generation = pace.Generation;
+            }
+            else if (!update.Snapshot.Status.IsTerminal())
+            {
+                generation = await pace.WaitAsync(generation, () => registry.Get(sessionId) is { } latest
                     ? (latest.Snapshot.Status.IsTerminal() ? -1 : latest.Snapshot.Seq)
-                    : -1, cancellationToken);
+                    : -1, options, time);
                 update = registry.Get(sessionId) is { } newer && newer.Snapshot.Seq > update.Snapshot.Seq ? newer : update;
             }
 
@@ -193,7 +205,7 @@ public static class ProgressApi
             update = Sampled(update, afterSeq, options, time);
 
             yield return Item(update, first ? retry : null);
-            lastSent = time.GetTimestamp();
+            sentAny = true;
             first = false;
             afterSeq = update.Snapshot.Seq;
             if (update.Snapshot.Status.IsTerminal())
@@ -238,6 +250,7 @@ public static class ProgressApi
     /// </summary>
     private static async IAsyncEnumerable<SseItem<byte[]>> AllEvents(
         IProgressRegistry registry,
+        SharedPace pace,
         long afterVersion,
         StreamOptions options,
         TimeProvider time,
@@ -249,7 +262,7 @@ public static class ProgressApi
         var sent = new Dictionary<string, long>(StringComparer.Ordinal);
         var first = true;
         var firstScan = true;
-        var lastSent = 0L;
+        var generation = 0L;
         var observed = -1L;
 
         while (true)
@@ -270,10 +283,7 @@ public static class ProgressApi
                 }
             }
 
-            if (!firstScan)
-            {
-                await SettleAsync(lastSent, options, time, () => registry.Version, cancellationToken);
-            }
+            generation = firstScan ? pace.Generation : await pace.WaitAsync(generation, () => registry.Version, options, time);
 
             // Read the version before scanning: a publish racing with the scan wakes the next wait.
             // A session not sent yet goes out if it changed after the resume point; then its seq decides.
@@ -297,7 +307,6 @@ public static class ProgressApi
 
                 sent[update.Snapshot.SessionId] = update.Snapshot.Seq;
                 yield return Item(update, first ? retry : null, update.Version);
-                lastSent = time.GetTimestamp();
                 first = false;
             }
 
@@ -310,42 +319,6 @@ public static class ProgressApi
                     EventId = observed.ToString(CultureInfo.InvariantCulture),
                 };
             }
-        }
-    }
-
-    /// <summary>
-    /// Within MinEventInterval of the last event, waits for the changes to pause: it looks after
-    /// QuietPeriod, then after twice and four times that, and sends the newest state as soon as nothing
-    /// changed since the last look (a short burst, such as a file's stages, has ended), or at the end
-    /// of the interval. At most four timers per event, however fast the session changes.
-    /// <paramref name="version"/> reads the state's version; -1 means "send now" (a final state).
-    /// </summary>
-    private static async Task SettleAsync(long lastSent, StreamOptions options, TimeProvider time, Func<long> version, CancellationToken cancellationToken)
-    {
-        if (lastSent == 0)
-        {
-            return;
-        }
-
-        var seen = version();
-        var wait = options.QuietPeriod;
-        for (var look = 0; seen >= 0; look++)
-        {
-            var left = options.MinEventInterval - time.GetElapsedTime(lastSent);
-            if (left <= TimeSpan.Zero)
-            {
-                return;
-            }
-
-            await Task.Delay(look < 3 && wait < left ? wait : left, time, cancellationToken);
-            var now = version();
-            if (now == seen)
-            {
-                return;
-            }
-
-            seen = now;
-            wait *= 2;
         }
     }
 

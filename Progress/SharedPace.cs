@@ -1,0 +1,95 @@
+namespace IngestLite.Progress;
+
+/// <summary>
+/// The pace of every stream that follows the same thing: one session, or the whole registry for the
+/// multiplexed stream. A change after a quiet spell is released at once. Within
+/// <see cref="StreamOptions.MinEventInterval"/> of the last release, the pace waits for the changes to pause:
+/// it looks after <see cref="StreamOptions.QuietPeriod"/>, then after twice and four times that, and releases
+/// as soon as nothing changed since the last look (a short burst, such as a file's stages, has ended), or at
+/// the end of the interval. That wait is shared: however many streams follow, one chain of at most four
+/// timers runs per release, and the streams wake together (so they send the same state, and one compressed
+/// frame serves them all). Measured with 100 viewers of a busy ingest: per-stream waits were most of the
+/// streams' CPU.
+/// </summary>
+public sealed class SharedPace
+{
+    private readonly Lock _lock = new();
+    private long _releasedAt;
+    private long _generation;
+    private Task<long>? _pending;
+
+    /// <summary>The number of the last release; a stream that starts now has seen it.</summary>
+    public long Generation => Volatile.Read(ref _generation);
+
+    /// <summary>
+    /// Completes when a stream that sent in release <paramref name="sentGeneration"/> may send the newest
+    /// state, with the release to remember: at once when a release happened since, or when the last one is
+    /// at least MinEventInterval old; otherwise when the shared wait ends. <paramref name="version"/> reads
+    /// the followed state's version; -1 (a final state) ends the wait.
+    /// </summary>
+    public Task<long> WaitAsync(long sentGeneration, Func<long> version, StreamOptions options, TimeProvider time)
+    {
+        lock (_lock)
+        {
+            if (_generation > sentGeneration)
+            {
+                return Task.FromResult(_generation);
+            }
+
+            if (_pending is { } pending)
+            {
+                return pending;
+            }
+
+            var now = time.GetTimestamp();
+            var left = options.MinEventInterval - time.GetElapsedTime(_releasedAt, now);
+            if (_releasedAt == 0 || left <= TimeSpan.Zero)
+            {
+                return Task.FromResult(Release(now));
+            }
+
+            // Never completes synchronously: it starts with a delay.
+            return _pending = SettleAsync(_releasedAt + (long)(options.MinEventInterval.TotalSeconds * time.TimestampFrequency), version, options, time);
+        }
+    }
+
+    private async Task<long> SettleAsync(long deadline, Func<long> version, StreamOptions options, TimeProvider time)
+    {
+        var seen = version();
+        var wait = options.QuietPeriod;
+        for (var look = 0; seen >= 0; look++)
+        {
+            var left = time.GetElapsedTime(time.GetTimestamp(), deadline);
+            if (look > 0 && left <= TimeSpan.Zero)
+            {
+                break;
+            }
+
+            // The first look always waits (at least a tick), so the caller's lock is never re-entered.
+            var delay = look < 3 && wait < left ? wait : left;
+            await Task.Delay(delay > TimeSpan.Zero ? delay : TimeSpan.FromMilliseconds(1), time).ConfigureAwait(false);
+            var now = version();
+            if (now == seen)
+            {
+                break;
+            }
+
+            seen = now;
+            wait *= 2;
+        }
+
+        lock (_lock)
+        {
+            _pending = null;
+            return Release(time.GetTimestamp());
+        }
+    }
+
+    private long Release(long now)
+    {
+        _releasedAt = now;
+        var next = _generation + 1;
+        Volatile.Write(ref _generation, next);
+        return next;
+    }
+}

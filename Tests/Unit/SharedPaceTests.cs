@@ -1,0 +1,115 @@
+using IngestLite.Progress;
+using Microsoft.Extensions.Time.Testing;
+
+namespace IngestLite.Tests.Unit;
+
+/// <summary>The pace shared by the streams of one session (or of the multiplexed stream), on a fake clock.</summary>
+public sealed class SharedPaceTests
+{
+    private static readonly TimeSpan Ms = TimeSpan.FromMilliseconds(1);
+
+    private readonly StreamOptions _options = new() { MinEventInterval = 100 * Ms, QuietPeriod = 10 * Ms };
+    private FakeTimeProvider _time = null!;
+    private SharedPace _pace = null!;
+    private long _version;
+
+    [SetUp]
+    public void SetUp()
+    {
+        _time = new FakeTimeProvider();
+        _pace = new SharedPace();
+        _version = 1;
+    }
+
+    private Task<long> Wait(long sentGeneration) => _pace.WaitAsync(sentGeneration, () => _version, _options, _time);
+
+    [Test]
+    public void A_change_after_a_quiet_spell_is_released_at_once()
+    {
+        var first = Wait(0);
+        Assert.That(first.IsCompletedSuccessfully && first.Result == 1, "the first change waits for nothing");
+
+        _time.Advance(150 * Ms);
+        _version++;
+        var next = Wait(first.Result);
+        Assert.That(next.IsCompletedSuccessfully && next.Result == 2, "a change more than MinEventInterval after the last release waits for nothing");
+    }
+
+    [Test]
+    public void Streams_that_have_not_sent_the_last_release_go_at_once_without_a_new_one()
+    {
+        var released = Wait(0).Result;
+        var behind = Wait(0);
+
+        Assert.That(behind.IsCompletedSuccessfully, Is.True);
+        Assert.That(behind.Result, Is.EqualTo(released));
+        Assert.That(_pace.Generation, Is.EqualTo(1), "one release for both streams");
+    }
+
+    [Test]
+    public void Within_the_interval_streams_share_one_wait_that_ends_once_the_changes_pause()
+    {
+        var released = Wait(0).Result;
+        _time.Advance(5 * Ms);
+        _version++;
+
+        var a = Wait(released);
+        var b = Wait(released);
+        Assert.That(b, Is.SameAs(a), "every stream waits on the same release");
+        Assert.That(a.IsCompleted, Is.False, "a change 5 ms after a release is held back");
+
+        _time.Advance(9 * Ms);
+        Assert.That(a.IsCompleted, Is.False);
+        _time.Advance(Ms);
+        Assert.That(a.IsCompletedSuccessfully && a.Result == released + 1, "nothing changed during the quiet period: released after it");
+    }
+
+    [Test]
+    public void A_session_that_never_pauses_is_released_once_per_interval([Values(0, 30, 99)] int sinceRelease)
+    {
+        var released = Wait(0).Result;
+        _time.Advance(sinceRelease * Ms);
+        _version++;
+        var next = Wait(released);
+
+        var elapsed = sinceRelease;
+        while (!next.IsCompleted && elapsed < 200)
+        {
+            _time.Advance(Ms);
+            elapsed++;
+            _version++;
+        }
+
+        Assert.That(elapsed, Is.EqualTo(100), "released exactly MinEventInterval after the last release");
+        Assert.That(next.Result, Is.EqualTo(released + 1));
+    }
+
+    [Test]
+    public void A_final_state_ends_the_wait_at_the_next_look()
+    {
+        var released = Wait(0).Result;
+        _version++;
+        var next = Wait(released);
+
+        _version = -1;
+        _time.Advance(10 * Ms);
+        Assert.That(next.IsCompletedSuccessfully, Is.True, "not held for the rest of the interval");
+    }
+
+    [Test]
+    public void The_next_wait_after_a_shared_one_starts_a_new_one()
+    {
+        var released = Wait(0).Result;
+        _version++;
+        var shared = Wait(released);
+        _time.Advance(10 * Ms);
+        Assert.That(shared.IsCompletedSuccessfully, Is.True);
+
+        _version++;
+        var next = Wait(shared.Result);
+        Assert.That(next, Is.Not.SameAs(shared));
+        Assert.That(next.IsCompleted, Is.False, "10 ms after a release, the next change waits again");
+        _time.Advance(10 * Ms);
+        Assert.That(next.IsCompletedSuccessfully && next.Result == shared.Result + 1);
+    }
+}
