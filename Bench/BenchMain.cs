@@ -101,7 +101,7 @@ public static class BenchMain
                 Console.Error.WriteLine($"corpus of {corpusSize} files written in {clock.Elapsed.TotalSeconds:F1} s");
                 // --viewers 0 runs the same case on both sides (an A/A run: the noise floor of the comparison).
                 var watchedBy = int.Parse(Option(args, "--viewers") ?? "100", CultureInfo.InvariantCulture);
-                var rounds = int.Parse(Option(args, "--rounds") ?? (quick ? "3" : "7"), CultureInfo.InvariantCulture);
+                var rounds = int.Parse(Option(args, "--rounds") ?? (quick ? "3" : "40"), CultureInfo.InvariantCulture);
                 using var viewerClients = watchedBy > 0 ? ChildClients.Start("viewers", app.BaseAddress, watchedBy) : null;
                 ChildClients?[] sides = [null, viewerClients];
 
@@ -145,17 +145,18 @@ public static class BenchMain
                 }
 
                 // Each round's two runs are neighbours in time: their ratio is steadier than a ratio of medians.
-                static double Median(IEnumerable<double> values) => values.Order().ElementAt(values.Count() / 2);
-                var costs = rates[0].Zip(rates[1], (alone, watched) => 100 * (1 - (watched / alone))).Order().ToList();
-                figures.Add(new("ingest", $"cost of {watchedBy} viewers, median of {rounds} paired rounds", Median(costs), "%"));
+                static double Median(List<double> values) => Paired.MedianWithInterval(values).Median;
+                var costs = Paired.MedianWithInterval([.. rates[0].Zip(rates[1], (alone, watched) => 100 * (1 - (watched / alone)))]);
+                figures.Add(new("ingest", $"cost of {watchedBy} viewers, median of {rounds} paired rounds", costs.Median, "%"));
+                figures.Add(new("ingest", $"cost of {watchedBy} viewers, {costs.Coverage:P0} confidence interval of that median", costs.Low, $"% .. {costs.High:F1} %"));
                 figures.Add(new("ingest", $"gzip frames compressed per run with {watchedBy} viewers (events are shared)", viewerFrames / (double)rounds, "frames"));
 
                 // CPU time is not stretched by what else the machine does, as wall time is.
-                var cpuCosts = cpu[0].Zip(cpu[1], (alone, watched) => 100 * ((watched / alone) - 1)).Order().ToList();
+                var cpuCosts = Paired.MedianWithInterval([.. cpu[0].Zip(cpu[1], (alone, watched) => 100 * ((watched / alone) - 1))]);
                 figures.Add(new("ingest", "server CPU per 1,000 files, 0 viewers (median)", Median(cpu[0]), "ms"));
                 figures.Add(new("ingest", $"server CPU per 1,000 files, {watchedBy} viewers (median)", Median(cpu[1]), "ms"));
-                figures.Add(new("ingest", $"server CPU cost of {watchedBy} viewers, median of {rounds} paired rounds", Median(cpuCosts), "%"));
-                figures.Add(new("ingest", $"server CPU cost of {watchedBy} viewers, least and most of the rounds", cpuCosts[0], $"% .. {cpuCosts[^1]:F1} %"));
+                figures.Add(new("ingest", $"server CPU cost of {watchedBy} viewers, median of {rounds} paired rounds", cpuCosts.Median, "%"));
+                figures.Add(new("ingest", $"server CPU cost of {watchedBy} viewers, {cpuCosts.Coverage:P0} confidence interval of that median", cpuCosts.Low, $"% .. {cpuCosts.High:F1} %"));
                 figures.Add(new("ingest", $"the {watchedBy} viewer clients' own CPU per 1,000 files (same machine; median)", Median(viewerCpu), "ms"));
 
                 for (var side = 0; side < 2; side++)

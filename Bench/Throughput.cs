@@ -47,6 +47,7 @@ public static class Throughput
     /// </summary>
     public static async Task<Result> RunAsync(AppHost app, string folder, ChildClients? viewers)
     {
+        StartLevel(app);
         var frames = app.Services.GetRequiredService<SharedFrames>();
         var framesBefore = frames.FramesCompressed;
         if (viewers is not null)
@@ -91,5 +92,24 @@ public static class Throughput
         Console.Error.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
             $"ingest run, {(viewers is null ? "no viewers" : "viewers")}: {files / seconds:F0} files/s, server CPU {cpuMs:F0} ms, viewers' CPU {viewerCpuMs:F0} ms"));
         return new Result(files / seconds, snapshot, frames.FramesCompressed - framesBefore, cpuMs * 1000 / files, viewerCpuMs * 1000 / files);
+    }
+
+    /// <summary>
+    /// Every run starts from the same state, as a benchmark harness does between iterations: the catalog's
+    /// write-ahead log checkpointed (so no run inherits another's checkpoint work) and the heap collected.
+    /// </summary>
+    private static void StartLevel(AppHost app)
+    {
+        using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={app.Services.GetRequiredService<IngestLite.Catalog.CatalogStore>().FilePath}"))
+        {
+            connection.Open();
+            using var checkpoint = connection.CreateCommand();
+            checkpoint.CommandText = "PRAGMA wal_checkpoint(TRUNCATE)";
+            checkpoint.ExecuteNonQuery();
+        }
+
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
     }
 }

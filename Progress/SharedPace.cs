@@ -15,11 +15,11 @@ public sealed class SharedPace
 {
     private readonly Lock _lock = new();
     private long _releasedAt;
-    private long _generation;
+    private Task<long> _released = Task.FromResult(0L);
     private Task<long>? _pending;
 
     /// <summary>The number of the last release; a stream that starts now has seen it.</summary>
-    public long Generation => Volatile.Read(ref _generation);
+    public long Generation => Volatile.Read(ref _released).Result;
 
     /// <summary>
     /// Completes when a stream that sent in release <paramref name="sentGeneration"/> may send the newest
@@ -29,11 +29,18 @@ public sealed class SharedPace
     /// </summary>
     public Task<long> WaitAsync(long sentGeneration, Func<long> version, StreamOptions options, TimeProvider time)
     {
+        // The streams woken by a release all pass here at once: no lock for them.
+        var released = Volatile.Read(ref _released);
+        if (released.Result > sentGeneration)
+        {
+            return released;
+        }
+
         lock (_lock)
         {
-            if (_generation > sentGeneration)
+            if (_released.Result > sentGeneration)
             {
-                return Task.FromResult(_generation);
+                return _released;
             }
 
             if (_pending is { } pending)
@@ -45,7 +52,7 @@ public sealed class SharedPace
             var left = options.MinEventInterval - time.GetElapsedTime(_releasedAt, now);
             if (_releasedAt == 0 || left <= TimeSpan.Zero)
             {
-                return Task.FromResult(Release(now));
+                return Release(now);
             }
 
             // Never completes synchronously: it starts with a delay.
@@ -81,15 +88,15 @@ public sealed class SharedPace
         lock (_lock)
         {
             _pending = null;
-            return Release(time.GetTimestamp());
+            return Release(time.GetTimestamp()).Result;
         }
     }
 
-    private long Release(long now)
+    private Task<long> Release(long now)
     {
         _releasedAt = now;
-        var next = _generation + 1;
-        Volatile.Write(ref _generation, next);
+        var next = Task.FromResult(_released.Result + 1);
+        Volatile.Write(ref _released, next);
         return next;
     }
 }
