@@ -81,7 +81,9 @@ public static class ClientProcess
     /// </summary>
     private static async Task<int> ViewersAsync(Uri baseAddress, int count)
     {
-        using var http = new HttpClient(new SocketsHttpHandler { AutomaticDecompression = System.Net.DecompressionMethods.All, MaxConnectionsPerServer = count + 10 })
+        // A closed viewer closes its connection at once, as a browser tab does (HttpClient would otherwise
+        // go on reading a disposed response for up to 2 s to reuse the connection).
+        using var http = new HttpClient(new SocketsHttpHandler { AutomaticDecompression = System.Net.DecompressionMethods.All, MaxConnectionsPerServer = count + 10, MaxResponseDrainSize = 0 })
         {
             BaseAddress = baseAddress,
             Timeout = TimeSpan.FromMinutes(10),

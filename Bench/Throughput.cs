@@ -90,7 +90,8 @@ public static class Throughput
         var files = snapshot.Stats.ProcessedFiles;
         var seconds = (snapshot.EndTime!.Value - snapshot.StartTime).TotalSeconds;
         Console.Error.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
-            $"ingest run, {(viewers is null ? "no viewers" : "viewers")}: {files / seconds:F0} files/s, server CPU {cpuMs:F0} ms, viewers' CPU {viewerCpuMs:F0} ms"));
+            $"ingest run, {(viewers is null ? "no viewers" : "viewers")}: {files / seconds:F0} files/s, server CPU {cpuMs:F0} ms, viewers' CPU {viewerCpuMs:F0} ms, " +
+            $"frames {frames.FramesCompressed - framesBefore}, streams open {app.Services.GetRequiredService<StreamGate>().OpenStreams}, sessions {registry.All().Count}"));
         return new Result(files / seconds, snapshot, frames.FramesCompressed - framesBefore, cpuMs * 1000 / files, viewerCpuMs * 1000 / files);
     }
 

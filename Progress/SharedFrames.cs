@@ -16,8 +16,12 @@ public sealed class SharedFrames
     /// <summary>Texts kept per generation; two generations are kept (a few hundred KB at most).</summary>
     private const int GenerationSize = 512;
 
-    /// <summary>Frames kept per text, one per distinct previous event (streams in step need one).</summary>
-    private const int FramesPerText = 4;
+    /// <summary>
+    /// Frames kept per text, one per distinct previous event. Streams in step need one; streams that joined
+    /// at different moments need a few more for a while. The least recently used frame goes first, so the
+    /// frame most streams take stays however many rare ones come and go.
+    /// </summary>
+    private const int FramesPerText = 8;
 
     private readonly Lock _gate = new();
     private Dictionary<ulong, EventText> _current = [];
@@ -89,8 +93,8 @@ public sealed class SharedFrames
     public sealed class EventText
     {
         private readonly SharedFrames _owner;
-        private readonly (long PreviousId, byte[] Frame)[] _frames = new (long, byte[])[FramesPerText];
-        private int _next;
+        private readonly (long PreviousId, byte[] Frame, long LastUsed)[] _frames = new (long, byte[], long)[FramesPerText];
+        private long _uses;
 
         internal EventText(SharedFrames owner, byte[] bytes)
         {
@@ -113,17 +117,25 @@ public sealed class SharedFrames
             var previousId = previous?.Id ?? 0;
             lock (_frames)
             {
-                foreach (var (known, frame) in _frames)
+                var use = ++_uses;
+                var oldest = 0;
+                for (var i = 0; i < _frames.Length; i++)
                 {
-                    if (frame is not null && known == previousId)
+                    ref var slot = ref _frames[i];
+                    if (slot.Frame is not null && slot.PreviousId == previousId)
                     {
-                        return frame;
+                        slot.LastUsed = use;
+                        return slot.Frame;
+                    }
+
+                    if (slot.LastUsed < _frames[oldest].LastUsed)
+                    {
+                        oldest = i;
                     }
                 }
 
                 var made = _owner.Compress(previous, this);
-                _frames[_next] = (previousId, made);
-                _next = (_next + 1) % FramesPerText;
+                _frames[oldest] = (previousId, made, use);
                 return made;
             }
         }

@@ -55,8 +55,15 @@ public sealed class SharedPace
                 return Release(now);
             }
 
-            // Never completes synchronously: it starts with a delay.
-            return _pending = SettleAsync(_releasedAt + (long)(options.MinEventInterval.TotalSeconds * time.TimestampFrequency), version, options, time);
+            // A final state seen at the start settles at once (synchronously, inside this lock, which is
+            // re-entrant); only a wait still running is shared, or every later wait would return at once.
+            var settle = SettleAsync(_releasedAt + (long)(options.MinEventInterval.TotalSeconds * time.TimestampFrequency), version, options, time);
+            if (!settle.IsCompleted)
+            {
+                _pending = settle;
+            }
+
+            return settle;
         }
     }
 
@@ -72,7 +79,6 @@ public sealed class SharedPace
                 break;
             }
 
-            // The first look always waits (at least a tick), so the caller's lock is never re-entered.
             var delay = look < 3 && wait < left ? wait : left;
             await Task.Delay(delay > TimeSpan.Zero ? delay : TimeSpan.FromMilliseconds(1), time).ConfigureAwait(false);
             var now = version();

@@ -44,6 +44,41 @@ public sealed class SharedFramesTests
     }
 
     [Test]
+    public void The_frame_most_streams_take_stays_while_rare_ones_come_and_go()
+    {
+        var frames = new SharedFrames();
+        var common = frames.Intern(Events[0]);
+        var next = frames.Intern(Events[1]);
+        for (var i = 0; i < 40; i++)
+        {
+            next.FrameAfter(common);
+
+            // A stream that joined late: its previous event is one no other stream sent.
+            next.FrameAfter(frames.Intern(Encoding.UTF8.GetBytes($"event: progress\nretry: 1000\ndata: {{\"joined\":{i}}}\n\n")));
+            next.FrameAfter(common);
+        }
+
+        Assert.That(frames.FramesCompressed, Is.EqualTo(1 + 40), "the common frame once, each rare one once");
+    }
+
+    [Test]
+    public void Groups_of_streams_at_different_points_need_one_frame_each_per_event([Values(2, 6)] int groups)
+    {
+        var frames = new SharedFrames();
+        var previous = Enumerable.Range(0, groups).Select(g => frames.Intern(Events[g])).ToArray();
+        var next = frames.Intern(Events[10]);
+        for (var round = 0; round < 30; round++)
+        {
+            foreach (var text in previous)
+            {
+                next.FrameAfter(text);
+            }
+        }
+
+        Assert.That(frames.FramesCompressed, Is.EqualTo(groups), "streams interleaving from several points do not evict each other's frames");
+    }
+
+    [Test]
     public async Task Every_event_is_decodable_as_soon_as_it_is_written()
     {
         var (context, _, wire) = Open(new SharedFrames(), "gzip");

@@ -112,4 +112,20 @@ public sealed class SharedPaceTests
         _time.Advance(10 * Ms);
         Assert.That(next.IsCompletedSuccessfully && next.Result == shared.Result + 1);
     }
+
+    [Test]
+    public void A_wait_that_starts_on_a_final_state_ends_at_once_and_pacing_goes_on_after_it()
+    {
+        var released = Wait(0).Result;
+        _version = -1;
+        var final = Wait(released);
+        Assert.That(final.IsCompletedSuccessfully, Is.True, "a final state is never held back");
+
+        // The same pace (say, the session is published again after a restart) still paces the next burst.
+        _version = 5;
+        var next = Wait(final.Result);
+        Assert.That(next.IsCompleted, Is.False, "a change right after a release waits again");
+        _time.Advance(10 * Ms);
+        Assert.That(next.IsCompletedSuccessfully, Is.True);
+    }
 }
