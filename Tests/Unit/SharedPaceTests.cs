@@ -128,4 +128,23 @@ public sealed class SharedPaceTests
         _time.Advance(10 * Ms);
         Assert.That(next.IsCompletedSuccessfully, Is.True);
     }
+
+    [Test]
+    public void A_wait_begun_in_the_last_millisecond_of_the_interval_leaves_the_pace_working()
+    {
+        // Task.Delay completes synchronously below a millisecond; such a wait must not stay the shared one.
+        var released = Wait(0).Result;
+        _time.Advance(TimeSpan.FromMilliseconds(99.5));
+        _version++;
+        var late = Wait(released);
+        _time.Advance(Ms);
+        Assert.That(late.IsCompletedSuccessfully, Is.True);
+
+        _time.Advance(5 * Ms);
+        _version++;
+        var next = Wait(late.Result);
+        Assert.That(next.IsCompleted, Is.False, "5 ms after a release, a change waits for the pace");
+        _time.Advance(10 * Ms);
+        Assert.That(next.IsCompletedSuccessfully && next.Result == late.Result + 1);
+    }
 }
