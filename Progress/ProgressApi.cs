@@ -292,8 +292,19 @@ public static class ProgressApi
             var changed = all
                 .Where(u => sent.TryGetValue(u.Snapshot.SessionId, out var seq) ? u.Snapshot.Seq > seq : u.Version > afterVersion)
                 .OrderBy(u => u.Version)
-                .TakeLast(firstScan && afterVersion < 0 ? RecentSessionsOnConnect : int.MaxValue)
                 .ToList();
+            if (firstScan && afterVersion < 0 && changed.Count > RecentSessionsOnConnect)
+            {
+                // A fresh page gets the most recent sessions; the older ones count as seen, so they go out
+                // only when they change (not all at the next change of any session).
+                foreach (var older in changed[..^RecentSessionsOnConnect])
+                {
+                    sent[older.Snapshot.SessionId] = older.Snapshot.Seq;
+                }
+
+                changed = changed[^RecentSessionsOnConnect..];
+            }
+
             firstScan = false;
             foreach (var latest in changed)
             {

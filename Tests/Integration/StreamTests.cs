@@ -242,6 +242,46 @@ public sealed class StreamTests : ApiTest
     }
 
     [Test]
+    public async Task A_fresh_multiplexed_stream_gets_the_fifty_most_recent_sessions_and_later_only_what_changes()
+    {
+        var registry = App.Services.GetRequiredService<IProgressRegistry>();
+        var prefix = "recent-" + Guid.NewGuid().ToString("N")[..6] + "-";
+        var ids = Enumerable.Range(0, 60).Select(i => $"{prefix}{i:D2}").ToList();
+        foreach (var id in ids)
+        {
+            registry.Publish(Synthetic(id, 1, SessionStatus.Completed));
+        }
+
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        using var response = await SseReader.OpenAsync(Http, "api/ingest/stream", null, cts.Token);
+        var received = new List<string>();
+        var changed = prefix + "changed";
+        var published = false;
+        await foreach (var e in SseReader.ReadAsync(response, cts.Token))
+        {
+            var session = e.Type is "progress" or "done" ? IngestClient.Parse(e.Data)["session_id"]!.GetValue<string>() : null;
+            if (session == changed)
+            {
+                break;
+            }
+
+            if (session?.StartsWith(prefix, StringComparison.Ordinal) == true)
+            {
+                received.Add(session);
+            }
+
+            // Once the newest has arrived, the connect burst is out: one new session changes.
+            if (session == ids[^1] && !published)
+            {
+                published = true;
+                registry.Publish(Synthetic(changed, 1, SessionStatus.Processing));
+            }
+        }
+
+        Assert.That(received, Is.EquivalentTo(ids.Skip(10)), "the 50 most recent on connect, none of the 10 older ones after it");
+    }
+
+    [Test]
     public async Task Streams_past_the_cap_get_503_with_Retry_After()
     {
         await AssertStreamsReleasedAsync();
