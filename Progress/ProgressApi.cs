@@ -260,6 +260,7 @@ public static class ProgressApi
         var retry = TimeSpan.FromMilliseconds(options.RetryMilliseconds);
         var deadline = time.GetTimestamp() + (long)(options.MaxLifetime.TotalSeconds * time.TimestampFrequency);
         var sent = new Dictionary<string, long>(StringComparer.Ordinal);
+        var skipped = new Dictionary<string, long>(StringComparer.Ordinal);
         var first = true;
         var firstScan = true;
         var generation = 0L;
@@ -290,16 +291,18 @@ public static class ProgressApi
             observed = registry.Version;
             var all = registry.All();
             var changed = all
-                .Where(u => sent.TryGetValue(u.Snapshot.SessionId, out var seq) ? u.Snapshot.Seq > seq : u.Version > afterVersion)
+                .Where(u => (sent.TryGetValue(u.Snapshot.SessionId, out var seq) || skipped.TryGetValue(u.Snapshot.SessionId, out seq))
+                    ? u.Snapshot.Seq > seq
+                    : u.Version > afterVersion)
                 .OrderBy(u => u.Version)
                 .ToList();
             if (firstScan && afterVersion < 0 && changed.Count > RecentSessionsOnConnect)
             {
-                // A fresh page gets the most recent sessions; the older ones count as seen, so they go out
-                // only when they change (not all at the next change of any session).
+                // A fresh page gets the most recent sessions; the older ones go out only when they change
+                // (not all at the next change of any session), and leave silently (the page never had them).
                 foreach (var older in changed[..^RecentSessionsOnConnect])
                 {
-                    sent[older.Snapshot.SessionId] = older.Snapshot.Seq;
+                    skipped[older.Snapshot.SessionId] = older.Snapshot.Seq;
                 }
 
                 changed = changed[^RecentSessionsOnConnect..];
@@ -317,11 +320,20 @@ public static class ProgressApi
                 }
 
                 sent[update.Snapshot.SessionId] = update.Snapshot.Seq;
+                skipped.Remove(update.Snapshot.SessionId);
                 yield return Item(update, first ? retry : null, update.Version);
                 first = false;
             }
 
             var live = all.Select(u => u.Snapshot.SessionId).ToHashSet(StringComparer.Ordinal);
+            foreach (var id in skipped.Keys)
+            {
+                // Removing while enumerating is allowed for Dictionary (since .NET Core 3.0).
+                if (!live.Contains(id))
+                {
+                    skipped.Remove(id);
+                }
+            }
             foreach (var gone in sent.Keys.Where(id => !live.Contains(id)).ToList())
             {
                 sent.Remove(gone);

@@ -13,6 +13,8 @@ namespace IngestLite.Progress;
 /// </summary>
 public sealed class SharedPace
 {
+    private static readonly TimeSpan OneMillisecond = TimeSpan.FromMilliseconds(1);
+
     private readonly Lock _lock = new();
     private long _releasedAt;
     private Task<long> _released = Task.FromResult(0L);
@@ -71,33 +73,42 @@ public sealed class SharedPace
 
     private async Task<long> SettleAsync(long deadline, Func<long> version, StreamOptions options, TimeProvider time)
     {
-        var seen = version();
-        var wait = options.QuietPeriod;
-        for (var look = 0; seen >= 0; look++)
+        try
         {
-            var left = time.GetElapsedTime(time.GetTimestamp(), deadline);
-            if (look > 0 && left <= TimeSpan.Zero)
+            var seen = version();
+            var wait = options.QuietPeriod;
+            for (var look = 0; seen >= 0; look++)
             {
-                break;
-            }
+                // Task.Delay counts whole milliseconds: less than one left is the deadline.
+                var left = time.GetElapsedTime(time.GetTimestamp(), deadline);
+                if (look > 0 && left < OneMillisecond)
+                {
+                    break;
+                }
 
-            var delay = look < 3 && wait < left ? wait : left;
-            await Task.Delay(delay > TimeSpan.Zero ? delay : TimeSpan.FromMilliseconds(1), time).ConfigureAwait(false);
-            var now = version();
-            if (now == seen)
+                var delay = look < 3 && wait < left ? wait : left;
+                await Task.Delay(delay > TimeSpan.Zero ? delay : OneMillisecond, time).ConfigureAwait(false);
+                var now = version();
+                if (now == seen)
+                {
+                    break;
+                }
+
+                seen = now;
+                wait *= 2;
+            }
+        }
+        finally
+        {
+            // Also when reading the version failed (its streams see the error): the next wait starts afresh.
+            lock (_lock)
             {
-                break;
+                _pending = null;
+                Release(time.GetTimestamp());
             }
-
-            seen = now;
-            wait *= 2;
         }
 
-        lock (_lock)
-        {
-            _pending = null;
-            return Release(time.GetTimestamp()).Result;
-        }
+        return Volatile.Read(ref _released).Result;
     }
 
     private Task<long> Release(long now)
