@@ -95,75 +95,14 @@ public static class BenchMain
 
             if (Runs("ingest"))
             {
-                var corpusSize = quick ? 1000 : 5000;
-                var clock = System.Diagnostics.Stopwatch.StartNew();
-                var corpus = Throughput.BuildCorpus(app, corpusSize);
-                Console.Error.WriteLine($"corpus of {corpusSize} files written in {clock.Elapsed.TotalSeconds:F1} s");
                 // --viewers 0 runs the same case on both sides (an A/A run: the noise floor of the comparison).
-                var watchedBy = int.Parse(Option(args, "--viewers") ?? "100", CultureInfo.InvariantCulture);
-                var rounds = int.Parse(Option(args, "--rounds") ?? (quick ? "3" : "40"), CultureInfo.InvariantCulture);
-                using var viewerClients = watchedBy > 0 ? ChildClients.Start("viewers", app.BaseAddress, watchedBy) : null;
-                ChildClients?[] sides = [null, viewerClients];
-
-                // Tiered compilation takes several runs to reach steady code (cold runs here were 2x slower than warm ones):
-                // untimed rounds until a round is no longer faster than the best before it, as a benchmark harness warms up.
-                var best = 0.0;
-                for (var warm = 0; warm < 12; warm++)
-                {
-                    var rate = (await Throughput.RunAsync(app, corpus, sides[0])).FilesPerSecond;
-                    await Throughput.RunAsync(app, corpus, sides[1]);
-                    if (warm >= 2 && rate < best * 1.05)
-                    {
-                        Console.Error.WriteLine($"warm after {warm + 1} untimed rounds");
-                        break;
-                    }
-
-                    best = Math.Max(best, rate);
-                }
-
-                var rates = new List<double>[] { [], [] };
-                var cpu = new List<double>[] { [], [] };
-                var viewerCpu = new List<double>();
-                ProgressSnapshot? final = null;
-                var viewerFrames = 0L;
-                for (var round = 0; round < rounds; round++)
-                {
-                    // Alternate which side goes first, so a drift within a round favours neither.
-                    foreach (var side in round % 2 == 0 ? new[] { 0, 1 } : [1, 0])
-                    {
-                        var run = await Throughput.RunAsync(app, corpus, sides[side]);
-                        rates[side].Add(run.FilesPerSecond);
-                        cpu[side].Add(run.CpuMsPer1000Files);
-                        if (side == 1)
-                        {
-                            viewerCpu.Add(run.ViewerCpuMsPer1000Files);
-                        }
-
-                        viewerFrames += run.Frames;
-                        final = run.Final;
-                    }
-                }
-
-                // Each round's two runs are neighbours in time: their ratio is steadier than a ratio of medians.
-                static double Median(List<double> values) => Paired.MedianWithInterval(values).Median;
-                var costs = Paired.MedianWithInterval([.. rates[0].Zip(rates[1], (alone, watched) => 100 * (1 - (watched / alone)))]);
-                figures.Add(new("ingest", $"cost of {watchedBy} viewers, median of {rounds} paired rounds", costs.Median, "%"));
-                figures.Add(new("ingest", $"cost of {watchedBy} viewers, {costs.Coverage:P0} confidence interval of that median", costs.Low, $"% .. {costs.High:F1} %"));
-                figures.Add(new("ingest", $"gzip frames compressed per run with {watchedBy} viewers (events are shared)", viewerFrames / (double)rounds, "frames"));
-
-                // CPU time is not stretched by what else the machine does, as wall time is.
-                var cpuCosts = Paired.MedianWithInterval([.. cpu[0].Zip(cpu[1], (alone, watched) => 100 * ((watched / alone) - 1))]);
-                figures.Add(new("ingest", "server CPU per 1,000 files, 0 viewers (median)", Median(cpu[0]), "ms"));
-                figures.Add(new("ingest", $"server CPU per 1,000 files, {watchedBy} viewers (median)", Median(cpu[1]), "ms"));
-                figures.Add(new("ingest", $"server CPU cost of {watchedBy} viewers, median of {rounds} paired rounds", cpuCosts.Median, "%"));
-                figures.Add(new("ingest", $"server CPU cost of {watchedBy} viewers, {cpuCosts.Coverage:P0} confidence interval of that median", cpuCosts.Low, $"% .. {cpuCosts.High:F1} %"));
-                figures.Add(new("ingest", $"the {watchedBy} viewer clients' own CPU per 1,000 files (same machine; median)", Median(viewerCpu), "ms"));
-
-                for (var side = 0; side < 2; side++)
-                {
-                    rows.Add(Row.From($"ingest, {(side == 0 ? 0 : watchedBy)} viewers{(side == 1 && watchedBy == 0 ? " (again)" : "")}", rates[side],
-                        string.Create(CultureInfo.InvariantCulture, $"files/s over {corpusSize} files, one value per run; {final!.Stats.CommittedFiles} committed, {final.Stats.Errors} errors")));
-                }
+                var (ingestRows, ingestFigures) = await Throughput.CompareAsync(
+                    app,
+                    corpusSize: quick ? 1000 : 5000,
+                    viewers: int.Parse(Option(args, "--viewers") ?? "100", CultureInfo.InvariantCulture),
+                    rounds: int.Parse(Option(args, "--rounds") ?? (quick ? "3" : "40"), CultureInfo.InvariantCulture));
+                rows.AddRange(ingestRows);
+                figures.AddRange(ingestFigures);
             }
         }
 

@@ -1,3 +1,4 @@
+using System.Globalization;
 using IngestLite.Progress;
 using IngestLite.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
@@ -32,6 +33,84 @@ public static class Throughput
         }
 
         return folder;
+    }
+
+    /// <summary>
+    /// Ingest with and without <paramref name="viewers"/> live viewers (0: the same case on both sides), over a
+    /// generated corpus: warm until steady, then <paramref name="rounds"/> rounds of two back-to-back runs in
+    /// alternating order. Costs are medians of the paired ratios, with a distribution-free interval.
+    /// </summary>
+    public static async Task<(List<Row> Rows, List<Figure> Figures)> CompareAsync(AppHost app, int corpusSize, int viewers, int rounds)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var corpus = BuildCorpus(app, corpusSize);
+        Console.Error.WriteLine($"corpus of {corpusSize} files written in {clock.Elapsed.TotalSeconds:F1} s");
+        using var viewerClients = viewers > 0 ? ChildClients.Start("viewers", app.BaseAddress, viewers) : null;
+        ChildClients?[] sides = [null, viewerClients];
+
+        // Tiered compilation takes several runs to reach steady code (cold runs here were 2x slower than warm ones):
+        // untimed rounds until a round is no longer faster than the best before it, as a benchmark harness warms up.
+        var best = 0.0;
+        for (var warm = 0; warm < 12; warm++)
+        {
+            var rate = (await RunAsync(app, corpus, sides[0])).FilesPerSecond;
+            await RunAsync(app, corpus, sides[1]);
+            if (warm >= 2 && rate < best * 1.05)
+            {
+                Console.Error.WriteLine($"warm after {warm + 1} untimed rounds");
+                break;
+            }
+
+            best = Math.Max(best, rate);
+        }
+
+        var rates = new List<double>[] { [], [] };
+        var cpu = new List<double>[] { [], [] };
+        var viewerCpu = new List<double>();
+        ProgressSnapshot? final = null;
+        var viewerFrames = 0L;
+        for (var round = 0; round < rounds; round++)
+        {
+            // Alternate which side goes first, so a drift within a round favours neither.
+            foreach (var side in round % 2 == 0 ? new[] { 0, 1 } : [1, 0])
+            {
+                var run = await RunAsync(app, corpus, sides[side]);
+                rates[side].Add(run.FilesPerSecond);
+                cpu[side].Add(run.CpuMsPer1000Files);
+                if (side == 1)
+                {
+                    viewerCpu.Add(run.ViewerCpuMsPer1000Files);
+                }
+
+                viewerFrames += run.Frames;
+                final = run.Final;
+            }
+        }
+
+        // Each round's two runs are neighbours in time: their ratio is steadier than a ratio of medians.
+        static double Median(List<double> values) => Paired.MedianWithInterval(values).Median;
+        var costs = Paired.MedianWithInterval([.. rates[0].Zip(rates[1], (alone, watched) => 100 * (1 - (watched / alone)))]);
+        // CPU time is not stretched by what else the machine does, as wall time is.
+        var cpuCosts = Paired.MedianWithInterval([.. cpu[0].Zip(cpu[1], (alone, watched) => 100 * ((watched / alone) - 1))]);
+        List<Figure> figures =
+        [
+            new("ingest", $"cost of {viewers} viewers, median of {rounds} paired rounds", costs.Median, "%"),
+            new("ingest", $"cost of {viewers} viewers, {costs.Coverage:P0} confidence interval of that median", costs.Low, $"% .. {costs.High:F1} %"),
+            new("ingest", $"gzip frames compressed per run with {viewers} viewers (events are shared)", viewerFrames / (double)rounds, "frames"),
+            new("ingest", "server CPU per 1,000 files, 0 viewers (median)", Median(cpu[0]), "ms"),
+            new("ingest", $"server CPU per 1,000 files, {viewers} viewers (median)", Median(cpu[1]), "ms"),
+            new("ingest", $"server CPU cost of {viewers} viewers, median of {rounds} paired rounds", cpuCosts.Median, "%"),
+            new("ingest", $"server CPU cost of {viewers} viewers, {cpuCosts.Coverage:P0} confidence interval of that median", cpuCosts.Low, $"% .. {cpuCosts.High:F1} %"),
+            new("ingest", $"the {viewers} viewer clients' own CPU per 1,000 files (same machine; median)", Median(viewerCpu), "ms"),
+        ];
+
+        var note = string.Create(CultureInfo.InvariantCulture, $"files/s over {corpusSize} files, one value per run; {final!.Stats.CommittedFiles} committed, {final.Stats.Errors} errors");
+        List<Row> rows =
+        [
+            Row.From("ingest, 0 viewers", rates[0], note),
+            Row.From($"ingest, {viewers} viewers{(viewers == 0 ? " (again)" : "")}", rates[1], note),
+        ];
+        return (rows, figures);
     }
 
     /// <summary>
@@ -88,11 +167,12 @@ public static class Throughput
         var viewerCpuMs = viewers is null ? 0 : (viewers.ProcessorTime - viewerCpuBefore).TotalMilliseconds;
 
         var files = snapshot.Stats.ProcessedFiles;
-        var seconds = (snapshot.EndTime!.Value - snapshot.StartTime).TotalSeconds;
-        Console.Error.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
-            $"ingest run, {(viewers is null ? "no viewers" : "viewers")}: {files / seconds:F0} files/s, server CPU {cpuMs:F0} ms, viewers' CPU {viewerCpuMs:F0} ms, " +
-            $"frames {frames.FramesCompressed - framesBefore}, streams open {app.Services.GetRequiredService<StreamGate>().OpenStreams}, sessions {registry.All().Count}"));
-        return new Result(files / seconds, snapshot, frames.FramesCompressed - framesBefore, cpuMs * 1000 / files, viewerCpuMs * 1000 / files);
+        var rate = files / (snapshot.EndTime!.Value - snapshot.StartTime).TotalSeconds;
+        var compressed = frames.FramesCompressed - framesBefore;
+        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"ingest run, {(viewers is null ? "no viewers" : "viewers")}: {rate:F0} files/s, server CPU {cpuMs:F0} ms, viewers' CPU {viewerCpuMs:F0} ms, " +
+            $"frames {compressed}, streams open {app.Services.GetRequiredService<StreamGate>().OpenStreams}, sessions {registry.All().Count}"));
+        return new Result(rate, snapshot, compressed, cpuMs * 1000 / files, viewerCpuMs * 1000 / files);
     }
 
     /// <summary>

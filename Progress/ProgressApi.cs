@@ -164,6 +164,11 @@ public static class ProgressApi
         var sentAny = false;
         var generation = 0L;
         SharedPace? ownPace = null;
+
+        // The session's version as the pace reads it (-1 once final or gone); one delegate for the stream's life.
+        Func<long> version = () => registry.Get(sessionId) is { } latest
+            ? (latest.Snapshot.Status.IsTerminal() ? -1 : latest.Snapshot.Seq)
+            : -1;
         while (true)
         {
             var wait = Remaining(deadline, time, options.HeartbeatInterval);
@@ -194,9 +199,7 @@ public static class ProgressApi
             }
             else if (!update.Snapshot.Status.IsTerminal())
             {
-                generation = await pace.WaitAsync(generation, () => registry.Get(sessionId) is { } latest
-                    ? (latest.Snapshot.Status.IsTerminal() ? -1 : latest.Snapshot.Seq)
-                    : -1, options, time);
+                generation = await pace.WaitAsync(generation, version, options, time);
                 update = registry.Get(sessionId) is { } newer && newer.Snapshot.Seq > update.Snapshot.Seq ? newer : update;
             }
 
@@ -265,6 +268,7 @@ public static class ProgressApi
         var firstScan = true;
         var generation = 0L;
         var observed = -1L;
+        Func<long> version = () => registry.Version;
 
         while (true)
         {
@@ -284,7 +288,7 @@ public static class ProgressApi
                 }
             }
 
-            generation = firstScan ? pace.Generation : await pace.WaitAsync(generation, () => registry.Version, options, time);
+            generation = firstScan ? pace.Generation : await pace.WaitAsync(generation, version, options, time);
 
             // Read the version before scanning: a publish racing with the scan wakes the next wait.
             // A session not sent yet goes out if it changed after the resume point; then its seq decides.
