@@ -185,6 +185,7 @@ public static class ClientProcess
             }
         }
 
+        Console.Error.WriteLine($"  clients' GCs {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)} (gen 0/1/2), paused {GC.GetTotalPauseDuration().TotalMilliseconds:F1} ms");
         Console.WriteLine("done");
         return 0;
     }

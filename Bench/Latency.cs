@@ -15,10 +15,7 @@ namespace IngestLite.Bench;
 public static class Latency
 {
     /// <summary>Streams followed from a child process (its own runtime and thread pool), decompressing and parsing as browsers do.</summary>
-    /// <summary>Updates published before the measured ones: the client process is new, and its first events run unjitted code.</summary>
-    public const int WarmUp = 10;
-
-    public static async Task<Row> SseAsync(AppHost app, IProgressRegistry registry, int clients, int updates, TimeSpan gap)
+    public static async Task<Row> SseAsync(AppHost app, IProgressRegistry registry, int clients, int updates, int warmUp, TimeSpan gap, string? samplesDirectory)
     {
         var sessionId = $"bench-sse-{clients}-{Guid.NewGuid():N}";
         registry.Publish(Snapshot(sessionId, 0, SessionStatus.Processing));
@@ -27,13 +24,20 @@ public static class Latency
         using (var child = ChildClients.Start("latency", new Uri(app.BaseAddress, $"api/ingest/stream/{sessionId}"), clients, output))
         {
             await child.ReadLineAsync(TimeSpan.FromMinutes(3));
-            published = await PublishSeriesAsync(registry, sessionId, WarmUp + updates, gap);
+            var (collections, paused, allocated) = (GC.CollectionCount(0), GC.GetTotalPauseDuration(), GC.GetTotalAllocatedBytes());
+            published = await PublishSeriesAsync(registry, sessionId, warmUp + updates, gap);
+
+            // What the server spent (all its threads) on this phase, and its collections: a pause lands in a burst.
+            Console.Error.WriteLine($"SSE, {clients} streams: server allocated {(GC.GetTotalAllocatedBytes() - allocated) / (warmUp + updates + 1.0) / clients:F0} B per event and stream; "
+                + $"{GC.CollectionCount(0) - collections} GCs, paused {(GC.GetTotalPauseDuration() - paused).TotalMilliseconds:F1} ms");
             await child.ReadLineAsync(TimeSpan.FromMinutes(3));
         }
 
         registry.Remove(sessionId);
         var samples = new List<double>();
         var missed = 0;
+        // Every sample as "seq,client,ms", to see which bursts make the tail.
+        using var raw = samplesDirectory is not null ? new StreamWriter(Path.Combine(samplesDirectory, $"sse-{clients}.csv")) : null;
         using (var file = new BinaryReader(File.OpenRead(output)))
         {
             for (var c = 0; c < clients; c++)
@@ -45,11 +49,12 @@ public static class Latency
                     seen[file.ReadInt64()] = file.ReadInt64();
                 }
 
-                for (var seq = WarmUp + 1; seq <= WarmUp + updates + 1; seq++)
+                for (var seq = warmUp + 1; seq <= warmUp + updates + 1; seq++)
                 {
                     if (seen.TryGetValue(seq, out var at))
                     {
                         samples.Add(Stopwatch.GetElapsedTime(published[seq], at).TotalMilliseconds);
+                        raw?.WriteLine($"{seq},{c},{samples[^1]:F3}");
                     }
                     else
                     {
@@ -61,7 +66,7 @@ public static class Latency
 
         File.Delete(output);
         return Row.From($"SSE, {clients} stream{(clients == 1 ? "" : "s")}", samples,
-            $"{updates} updates {gap.TotalMilliseconds:F0} ms apart after {WarmUp} unmeasured; gzip; clients in a child process; {missed} coalesced");
+            $"{updates} updates {gap.TotalMilliseconds:F0} ms apart after {warmUp} unmeasured; gzip; clients in a child process; {missed} coalesced");
     }
 
     public static async Task<Row> PollingAsync(AppHost app, IProgressRegistry registry, int intervalMs, int updates, TimeSpan gap)

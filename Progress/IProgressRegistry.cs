@@ -91,15 +91,35 @@ public sealed class SessionSampler
 
 public interface ISessionSubscription : IDisposable
 {
+    /// <summary>The session's latest update; null once it is forgotten.</summary>
+    ProgressUpdate? Latest { get; }
+
     /// <summary>
-    /// The newest update with a seq above <paramref name="afterSeq"/>, waiting for one if needed.
-    /// Null when the session is forgotten.
+    /// True once the session has an update with a seq above <paramref name="afterSeq"/> or is forgotten;
+    /// false when <paramref name="timeout"/> passes first. One wait at a time; a wait allocates nothing.
     /// </summary>
-    ValueTask<ProgressUpdate?> NextAsync(long afterSeq, CancellationToken cancellationToken);
+    ValueTask<bool> WaitAsync(long afterSeq, TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken);
 }
 
 public interface IRegistrySubscription : IDisposable
 {
-    /// <summary>Completes when the registry <see cref="IProgressRegistry.Version"/> passes <paramref name="afterVersion"/>.</summary>
-    ValueTask WaitAsync(long afterVersion, CancellationToken cancellationToken);
+    /// <summary>
+    /// True once the registry <see cref="IProgressRegistry.Version"/> passes <paramref name="afterVersion"/>;
+    /// false when <paramref name="timeout"/> passes first. One wait at a time.
+    /// </summary>
+    ValueTask<bool> WaitAsync(long afterVersion, TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken);
+}
+
+public static class SubscriptionExtensions
+{
+    /// <summary>The newest update with a seq above <paramref name="afterSeq"/>, waiting for one if needed; null when the session is forgotten.</summary>
+    public static async ValueTask<ProgressUpdate?> NextAsync(this ISessionSubscription subscription, long afterSeq, CancellationToken cancellationToken)
+    {
+        await subscription.WaitAsync(afterSeq, Timeout.InfiniteTimeSpan, TimeProvider.System, cancellationToken);
+        return subscription.Latest;
+    }
+
+    /// <summary>Completes when the registry's version passes <paramref name="afterVersion"/>.</summary>
+    public static async ValueTask WaitAsync(this IRegistrySubscription subscription, long afterVersion, CancellationToken cancellationToken) =>
+        await subscription.WaitAsync(afterVersion, Timeout.InfiniteTimeSpan, TimeProvider.System, cancellationToken);
 }

@@ -3,8 +3,8 @@ using System.Collections.Concurrent;
 namespace IngestLite.Progress;
 
 /// <summary>
-/// Single-node registry. A publish swaps one reference and completes at most two pending
-/// signals on the thread pool, so its cost does not grow with the number of readers.
+/// Single-node registry. A publish swaps one reference and queues at most two wake-ups (see
+/// <see cref="ChangeSignal"/>) on the thread pool, so its cost does not grow with the number of readers.
 /// </summary>
 public sealed class InProcessProgressRegistry : IProgressRegistry
 {
@@ -105,95 +105,50 @@ public sealed class InProcessProgressRegistry : IProgressRegistry
         public readonly SessionSampler Sampler = new();
     }
 
-    private sealed class SessionSubscription(InProcessProgressRegistry owner, Entry entry) : ISessionSubscription
+    private sealed class SessionSubscription(InProcessProgressRegistry owner, Entry entry) : ChangeWaiter(entry.Signal), ISessionSubscription
     {
+        private long _afterSeq;
         private int _disposed;
 
-        public async ValueTask<ProgressUpdate?> NextAsync(long afterSeq, CancellationToken cancellationToken)
+        public ProgressUpdate? Latest => entry.Removed ? null : entry.Latest;
+
+        public ValueTask<bool> WaitAsync(long afterSeq, TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken)
         {
-            while (true)
-            {
-                // Take the signal before reading the state, so a publish in between is never missed.
-                var changed = entry.Signal.Next;
-                if (entry.Removed)
-                {
-                    return null;
-                }
-
-                if (entry.Latest is { } latest && latest.Snapshot.Seq > afterSeq)
-                {
-                    return latest;
-                }
-
-                await changed.WaitAsync(cancellationToken).ConfigureAwait(false);
-            }
+            _afterSeq = afterSeq;
+            return WaitAsync(timeout, time, cancellationToken);
         }
 
-        public void Dispose()
+        protected override bool Ready() => entry.Removed || entry.Latest?.Snapshot.Seq > _afterSeq;
+
+        public override void Dispose()
         {
             if (Interlocked.Exchange(ref _disposed, 1) == 0)
             {
+                base.Dispose();
                 owner.Release();
             }
         }
     }
 
-    private sealed class AllSubscription(InProcessProgressRegistry owner) : IRegistrySubscription
+    private sealed class AllSubscription(InProcessProgressRegistry owner) : ChangeWaiter(owner._anyChange), IRegistrySubscription
     {
+        private long _afterVersion;
         private int _disposed;
 
-        public async ValueTask WaitAsync(long afterVersion, CancellationToken cancellationToken)
+        public ValueTask<bool> WaitAsync(long afterVersion, TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken)
         {
-            while (true)
-            {
-                var changed = owner._anyChange.Next;
-                if (owner.Version > afterVersion)
-                {
-                    return;
-                }
-
-                await changed.WaitAsync(cancellationToken).ConfigureAwait(false);
-            }
+            _afterVersion = afterVersion;
+            return WaitAsync(timeout, time, cancellationToken);
         }
 
-        public void Dispose()
+        protected override bool Ready() => owner.Version > _afterVersion;
+
+        public override void Dispose()
         {
             if (Interlocked.Exchange(ref _disposed, 1) == 0)
             {
+                base.Dispose();
                 owner.Release();
-            }
-        }
-    }
-
-    /// <summary>A reusable "something changed" edge: waiters share one task, a notify swaps it out.</summary>
-    private sealed class ChangeSignal
-    {
-        private TaskCompletionSource? _pending;
-
-        public Task Next
-        {
-            get
-            {
-                var pending = Volatile.Read(ref _pending);
-                if (pending is not null)
-                {
-                    return pending.Task;
-                }
-
-                var created = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                return (Interlocked.CompareExchange(ref _pending, created, null) ?? created).Task;
-            }
-        }
-
-        public void Notify()
-        {
-            // No waiter: nothing to allocate or schedule. Otherwise hand the wake-up to the pool,
-            // so the publisher pays one queue operation however many readers wait. The plain read first
-            // is safe: callers change the state with a full fence (a lock exit, an Interlocked) before
-            // notifying, and waiters install their signal with one before they read the state.
-            if (Volatile.Read(ref _pending) is not null && Interlocked.Exchange(ref _pending, null) is { } pending)
-            {
-                ThreadPool.UnsafeQueueUserWorkItem(static p => p.TrySetResult(), pending, preferLocal: false);
             }
         }
     }

@@ -171,9 +171,7 @@ public static class ProgressApi
             : -1;
         while (true)
         {
-            var wait = Remaining(deadline, time, options.HeartbeatInterval);
-            var (update, timedOut) = await NextAsync(subscription, afterSeq, wait, time, cancellationToken);
-            if (timedOut)
+            if (!await subscription.WaitAsync(afterSeq, Remaining(deadline, time, options.HeartbeatInterval), time, cancellationToken))
             {
                 if (time.GetTimestamp() >= deadline)
                 {
@@ -185,7 +183,7 @@ public static class ProgressApi
                 continue;
             }
 
-            if (update is null)
+            if (subscription.Latest is not { } update)
             {
                 yield break;
             }
@@ -274,8 +272,7 @@ public static class ProgressApi
         {
             if (observed >= 0)
             {
-                var wait = Remaining(deadline, time, options.HeartbeatInterval);
-                if (!await WaitAnyAsync(subscription, observed, wait, time, cancellationToken))
+                if (!await subscription.WaitAsync(observed, Remaining(deadline, time, options.HeartbeatInterval), time, cancellationToken))
                 {
                     if (time.GetTimestamp() >= deadline)
                     {
@@ -362,32 +359,6 @@ public static class ProgressApi
             EventId = id is { } version ? version.ToString(CultureInfo.InvariantCulture) : update.SeqText,
             ReconnectionInterval = retry,
         };
-
-    private static async Task<(ProgressUpdate? Update, bool TimedOut)> NextAsync(
-        ISessionSubscription subscription, long afterSeq, TimeSpan wait, TimeProvider time, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return (await subscription.NextAsync(afterSeq, cancellationToken).AsTask().WaitAsync(wait, time, cancellationToken), false);
-        }
-        catch (TimeoutException)
-        {
-            return (null, true);
-        }
-    }
-
-    private static async Task<bool> WaitAnyAsync(IRegistrySubscription subscription, long afterVersion, TimeSpan wait, TimeProvider time, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await subscription.WaitAsync(afterVersion, cancellationToken).AsTask().WaitAsync(wait, time, cancellationToken);
-            return true;
-        }
-        catch (TimeoutException)
-        {
-            return false;
-        }
-    }
 
     private static TimeSpan Remaining(long deadline, TimeProvider time, TimeSpan heartbeat)
     {
