@@ -13,6 +13,7 @@ internal sealed class ChangeSignal : IThreadPoolWorkItem
     private readonly Lock _gate = new();
     private readonly List<ChangeWaiter> _waiting = [];
     private int _count;
+    private int _scheduled;
 
     /// <summary>Waiters listed for the next change.</summary>
     public int Count => Volatile.Read(ref _count);
@@ -54,14 +55,20 @@ internal sealed class ChangeSignal : IThreadPoolWorkItem
 
     public void Notify()
     {
-        // Callers change the state with a full fence (a lock exit, an Interlocked) before notifying.
-        if (Volatile.Read(ref _count) != 0)
+        // Callers change the state with a full fence (an Interlocked) before notifying. Changes that come
+        // before the wake-up runs share it: it reads every waiter's condition after they happened.
+        if (Volatile.Read(ref _count) != 0 && Interlocked.Exchange(ref _scheduled, 1) == 0)
         {
             ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
         }
     }
 
-    void IThreadPoolWorkItem.Execute() => WakeAll();
+    void IThreadPoolWorkItem.Execute()
+    {
+        // A full fence: a change after this point queues a new wake-up.
+        Interlocked.Exchange(ref _scheduled, 0);
+        WakeAll();
+    }
 
     private void WakeAll()
     {
@@ -105,7 +112,12 @@ internal abstract class ChangeWaiter(ChangeSignal signal) : IValueTaskSource<boo
 {
     private readonly Lock _timerGate = new();
     private ManualResetValueTaskSourceCore<bool> _core = new() { RunContinuationsAsynchronously = true };
+    private const long MaxTimeoutMilliseconds = uint.MaxValue - 2;
+
+    /// <summary>The id of the pending wait, 0 when none: a late wake-up for an earlier wait cannot end a later one.</summary>
     private int _pending;
+    private int _lastId;
+    private int _disposed;
     private TimeProvider _time = TimeProvider.System;
     private ITimer? _timer;
     private long _deadline;
@@ -122,6 +134,12 @@ internal abstract class ChangeWaiter(ChangeSignal signal) : IValueTaskSource<boo
     /// <summary>Completes at once when <see cref="Ready"/>; otherwise at the next change that makes it so, or at the timeout.</summary>
     protected ValueTask<bool> WaitAsync(TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken)
     {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        if (timeout != Timeout.InfiniteTimeSpan && (timeout < TimeSpan.Zero || timeout.TotalMilliseconds > MaxTimeoutMilliseconds))
+        {
+            throw new ArgumentOutOfRangeException(nameof(timeout), timeout, "a timeout is infinite or between 0 and 49 days");
+        }
+
         if (Ready())
         {
             return new(true);
@@ -135,17 +153,18 @@ internal abstract class ChangeWaiter(ChangeSignal signal) : IValueTaskSource<boo
 
         _core.Reset();
         Watch(cancellationToken);
+        var id = Interlocked.Increment(ref _lastId) is var next && next != 0 ? next : Interlocked.Increment(ref _lastId);
         lock (_timerGate)
         {
             // Pending and its deadline change together, so the timer never sees one without the other.
-            Volatile.Write(ref _pending, 1);
+            Volatile.Write(ref _pending, id);
             Arm(time, timeout);
         }
 
         signal.Add(this);
         if (Ready())
         {
-            Complete(true);
+            Complete(id, true);
         }
         else if (cancellationToken.IsCancellationRequested)
         {
@@ -159,14 +178,15 @@ internal abstract class ChangeWaiter(ChangeSignal signal) : IValueTaskSource<boo
     /// <summary>Called by the signal after a change: ends the wait if the condition now holds, else waits on.</summary>
     internal void OnChange()
     {
-        if (Volatile.Read(ref _pending) == 0)
+        var id = Volatile.Read(ref _pending);
+        if (id == 0)
         {
             return;
         }
 
         if (Ready())
         {
-            Complete(true);
+            Complete(id, true);
             return;
         }
 
@@ -174,17 +194,22 @@ internal abstract class ChangeWaiter(ChangeSignal signal) : IValueTaskSource<boo
         signal.Add(this);
         if (Ready())
         {
-            Complete(true);
+            Complete(id, true);
         }
     }
 
     private void Watch(CancellationToken cancellationToken)
     {
-        if (cancellationToken.CanBeCanceled && cancellationToken != _token)
+        // One registration for as long as the reader passes the same token (a stream passes its request's).
+        if (cancellationToken != _token)
         {
             _registration.Dispose();
+            _registration = default;
             _token = cancellationToken;
-            _registration = cancellationToken.UnsafeRegister(static state => ((ChangeWaiter)state!).Cancel(), this);
+            if (cancellationToken.CanBeCanceled)
+            {
+                _registration = cancellationToken.UnsafeRegister(static state => ((ChangeWaiter)state!).Cancel(), this);
+            }
         }
     }
 
@@ -226,43 +251,56 @@ internal abstract class ChangeWaiter(ChangeSignal signal) : IValueTaskSource<boo
                 return;
             }
 
+            // Timers count whole milliseconds (and may fire a little early): under 1 ms left is the deadline.
             var left = _deadline - _time.GetTimestamp();
-            if (left > 0)
+            if (left >= _time.TimestampFrequency / 1000)
             {
                 _timerDue = _deadline;
-                _timer.Change(TimeSpan.FromSeconds((double)left / _time.TimestampFrequency), Timeout.InfiniteTimeSpan);
+                _timer.Change(TimeSpan.FromMilliseconds(Math.Ceiling(left * 1000.0 / _time.TimestampFrequency)), Timeout.InfiniteTimeSpan);
                 return;
             }
 
             // Inside the lock: a wait that begins now cannot be ended by this (older) deadline.
-            Complete(false);
+            Complete(Volatile.Read(ref _pending), false);
         }
     }
 
     private void Cancel()
     {
-        if (Interlocked.Exchange(ref _pending, 0) == 1)
+        if (Interlocked.Exchange(ref _pending, 0) != 0)
         {
             _core.SetException(new OperationCanceledException(_token));
         }
     }
 
-    private void Complete(bool result)
+    private void Complete(int id, bool result)
     {
-        if (Interlocked.Exchange(ref _pending, 0) == 1)
+        if (id != 0 && Interlocked.CompareExchange(ref _pending, 0, id) == id)
         {
             _core.SetResult(result);
         }
     }
 
+    /// <summary>Stops listening; a wait still pending ends with <see cref="ObjectDisposedException"/>.</summary>
     public virtual void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         signal.Remove(this);
         _registration.Dispose();
         lock (_timerGate)
         {
             _timer?.Dispose();
             _timer = null;
+            _timerDue = long.MaxValue;
+        }
+
+        if (Interlocked.Exchange(ref _pending, 0) != 0)
+        {
+            _core.SetException(new ObjectDisposedException(GetType().Name));
         }
     }
 

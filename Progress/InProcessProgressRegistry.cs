@@ -47,7 +47,8 @@ public sealed class InProcessProgressRegistry : IProgressRegistry
             }
         }
 
-        Volatile.Write(ref _recent, entry);
+        // A full fence between the new state and the signal's read of its waiters (a lock exit is only a release).
+        Interlocked.Exchange(ref _recent, entry);
         entry.Signal.Notify();
         _anyChange.Notify();
     }

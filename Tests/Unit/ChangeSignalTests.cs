@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using IngestLite.Progress;
 using Microsoft.Extensions.Time.Testing;
 
@@ -137,6 +138,110 @@ public sealed class ChangeSignalTests
         readers[4].Dispose();
 
         Assert.That(_signal.Count, Is.EqualTo(3), "a stream that ends on an idle session must not stay referenced until its next change");
+    }
+
+    [Test]
+    public async Task A_token_from_an_earlier_wait_does_not_cancel_a_later_one()
+    {
+        var reader = new Flag(_signal);
+        using var first = new CancellationTokenSource();
+        var wait = reader.Wait(Timeout.InfiniteTimeSpan, _time, first.Token);
+        reader.Value = true;
+        _signal.Notify();
+        Assert.That(await wait.AsTask().WaitAsync(Patience), Is.True);
+
+        reader.Value = false;
+        var later = reader.Wait(Timeout.InfiniteTimeSpan, _time, CancellationToken.None).AsTask();
+        await first.CancelAsync();
+
+        Assert.That(await StaysPending(later), Is.True, "cancelling the first wait's token must not end the second");
+        reader.Value = true;
+        _signal.Notify();
+        Assert.That(await later.WaitAsync(Patience), Is.True);
+    }
+
+    [Test]
+    public async Task Disposing_ends_a_pending_wait_and_refuses_new_ones()
+    {
+        var reader = new Flag(_signal);
+        var wait = reader.Wait(Timeout.InfiniteTimeSpan, _time).AsTask();
+
+        reader.Dispose();
+
+        await Assert.ThatAsync(() => wait.WaitAsync(Patience), Throws.InstanceOf<ObjectDisposedException>());
+        Assert.Throws<ObjectDisposedException>(() => reader.Wait(Second, _time));
+        Assert.That(_signal.Count, Is.Zero);
+    }
+
+    [Test]
+    public async Task Under_racing_changes_no_wake_up_is_lost_and_none_comes_early()
+    {
+        // A shared counter; each reader waits for a value above the one it saw. A reader woken while the counter
+        // is still at what it saw (a late wake-up meant for an earlier wait) fails; a lost wake-up hangs (watchdog).
+        const int Readers = 8;
+        const int Rounds = 1000;
+        var counter = 0L;
+        var early = 0;
+        var acks = 0;
+        var readers = Enumerable.Range(0, Readers).Select(_ => new Counter(_signal, () => Volatile.Read(ref counter))).ToList();
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var loops = readers.Select(r => Task.Run(async () =>
+        {
+            var seen = 0L;
+            while (seen < Rounds)
+            {
+                // Short timeouts now and then, so timer completions race with wake-ups too.
+                var timeout = seen % 7 == 0 ? TimeSpan.FromMilliseconds(1) : Timeout.InfiniteTimeSpan;
+                if (await r.Wait(seen, timeout, stop.Token))
+                {
+                    var now = Volatile.Read(ref counter);
+                    if (now <= seen)
+                    {
+                        Interlocked.Increment(ref early);
+                    }
+
+                    seen = now;
+                    Interlocked.Increment(ref acks);
+                }
+            }
+        })).ToList();
+
+        for (var k = 1; k <= Rounds; k++)
+        {
+            // Two notifies per change: the second one's wake-up often arrives after the reader has moved on to its next wait.
+            var before = Volatile.Read(ref acks);
+            Interlocked.Exchange(ref counter, k);
+            _signal.Notify();
+            _signal.Notify();
+            var watchdog = Stopwatch.StartNew();
+            while (Volatile.Read(ref acks) - before < Readers && watchdog.Elapsed < TimeSpan.FromSeconds(10))
+            {
+                await Task.Yield();
+            }
+
+            Assert.That(Volatile.Read(ref acks) - before, Is.GreaterThanOrEqualTo(Readers), $"a wake-up was lost at change {k}");
+        }
+
+        await Task.WhenAll(loops).WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.That(early, Is.Zero, "a wait ended true although nothing new had happened");
+    }
+
+    private sealed class Counter(ChangeSignal signal, Func<long> value) : ChangeWaiter(signal)
+    {
+        private long _after;
+
+        public ValueTask<bool> Wait(long after, TimeSpan timeout, CancellationToken cancellationToken)
+        {
+            _after = after;
+            return WaitAsync(timeout, TimeProvider.System, cancellationToken);
+        }
+
+        protected override bool Ready()
+        {
+            // Widen the window between reading the condition and completing the wait.
+            Thread.SpinWait(20);
+            return value() > _after;
+        }
     }
 
     [Test]
