@@ -31,6 +31,14 @@ public sealed class ChangeSignalTests
         protected override bool Ready() => Value;
     }
 
+    /// <summary>Makes the reader's condition hold, notifies, and checks the wait ended true.</summary>
+    private async Task EndByChangeAsync(Flag reader, ValueTask<bool> wait)
+    {
+        reader.Value = true;
+        _signal.Notify();
+        Assert.That(await wait.AsTask().WaitAsync(Patience), Is.True);
+    }
+
     /// <summary>True when the task is still pending after a short grace period (wake-ups run on the thread pool).</summary>
     private static async Task<bool> StaysPending(Task task) => await Task.WhenAny(task, Task.Delay(100)) != task;
 
@@ -84,9 +92,7 @@ public sealed class ChangeSignalTests
         var reader = new Flag(_signal);
         var first = reader.Wait(10 * Second, _time);
         _time.Advance(3 * Second);
-        reader.Value = true;
-        _signal.Notify();
-        Assert.That(await first.AsTask().WaitAsync(Patience), Is.True);
+        await EndByChangeAsync(reader, first);
 
         reader.Value = false;
         var second = reader.Wait(10 * Second, _time);
@@ -102,9 +108,7 @@ public sealed class ChangeSignalTests
     {
         var reader = new Flag(_signal);
         var first = reader.Wait(15 * Second, _time);
-        reader.Value = true;
-        _signal.Notify();
-        Assert.That(await first.AsTask().WaitAsync(Patience), Is.True);
+        await EndByChangeAsync(reader, first);
 
         reader.Value = false;
         var second = reader.Wait(2 * Second, _time);
@@ -146,9 +150,7 @@ public sealed class ChangeSignalTests
         var reader = new Flag(_signal);
         using var first = new CancellationTokenSource();
         var wait = reader.Wait(Timeout.InfiniteTimeSpan, _time, first.Token);
-        reader.Value = true;
-        _signal.Notify();
-        Assert.That(await wait.AsTask().WaitAsync(Patience), Is.True);
+        await EndByChangeAsync(reader, wait);
 
         reader.Value = false;
         var later = reader.Wait(Timeout.InfiniteTimeSpan, _time, CancellationToken.None).AsTask();
@@ -265,10 +267,17 @@ public sealed class ChangeSignalTests
         }
 
         await CycleAsync(100);
-        var allocated = await CycleAsync(1000);
-        TestContext.Out.WriteLine($"{allocated} bytes for 1000 waits");
 
-        // A wait built from Task.WaitAsync (a promise, a timer, a registration) costs hundreds of bytes.
-        Assert.That(allocated / 1000.0, Is.LessThan(64), $"{allocated} bytes for 1000 waits (this process's other threads included)");
+        // The count is process-wide (the wake-ups run on pool threads), so the test runner's own threads add to it
+        // now and then: the least of five batches is the waits' own cost. A wait built from Task.WaitAsync (a
+        // promise, a timer, a registration) costs hundreds of bytes in every batch.
+        var allocated = long.MaxValue;
+        for (var batch = 0; batch < 5; batch++)
+        {
+            allocated = Math.Min(allocated, await CycleAsync(1000));
+        }
+
+        TestContext.Out.WriteLine($"{allocated} bytes for 1000 waits");
+        Assert.That(allocated / 1000.0, Is.LessThan(64), $"{allocated} bytes for 1000 waits (least of five batches)");
     }
 }
