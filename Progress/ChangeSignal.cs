@@ -117,6 +117,7 @@ internal abstract class ChangeWaiter(ChangeSignal signal) : IValueTaskSource<boo
     /// <summary>The id of the pending wait, 0 when none: a late wake-up for an earlier wait cannot end a later one.</summary>
     private int _pending;
     private int _lastId;
+    private long _after;
     private int _disposed;
     private TimeProvider _time = TimeProvider.System;
     private ITimer? _timer;
@@ -128,19 +129,28 @@ internal abstract class ChangeWaiter(ChangeSignal signal) : IValueTaskSource<boo
     /// <summary>Where the signal lists this waiter, -1 when not listed; guarded by the signal's lock.</summary>
     internal int Index { get; set; } = -1;
 
-    /// <summary>The reader's condition (read without locks; the signal orders it after the change).</summary>
-    protected abstract bool Ready();
+    /// <summary>The reader's condition: something past <paramref name="after"/> (read without locks; the signal orders it after the change).</summary>
+    protected abstract bool Ready(long after);
 
-    /// <summary>Completes at once when <see cref="Ready"/>; otherwise at the next change that makes it so, or at the timeout.</summary>
-    protected ValueTask<bool> WaitAsync(TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken)
+    /// <summary>Releases what the reader holds besides the wait; called once, by <see cref="Dispose"/>.</summary>
+    protected virtual void OnDisposed()
+    {
+    }
+
+    /// <summary>
+    /// True at once when the reader's condition holds past <paramref name="after"/>; otherwise at the next change
+    /// that makes it so; false at the timeout.
+    /// </summary>
+    public ValueTask<bool> WaitAsync(long after, TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        _after = after;
         if (timeout != Timeout.InfiniteTimeSpan && (timeout < TimeSpan.Zero || timeout.TotalMilliseconds > MaxTimeoutMilliseconds))
         {
             throw new ArgumentOutOfRangeException(nameof(timeout), timeout, "a timeout is infinite or between 0 and 49 days");
         }
 
-        if (Ready())
+        if (Ready(_after))
         {
             return new(true);
         }
@@ -162,7 +172,7 @@ internal abstract class ChangeWaiter(ChangeSignal signal) : IValueTaskSource<boo
         }
 
         signal.Add(this);
-        if (Ready())
+        if (Ready(_after))
         {
             Complete(id, true);
         }
@@ -184,7 +194,7 @@ internal abstract class ChangeWaiter(ChangeSignal signal) : IValueTaskSource<boo
             return;
         }
 
-        if (Ready())
+        if (Ready(_after))
         {
             Complete(id, true);
             return;
@@ -192,7 +202,7 @@ internal abstract class ChangeWaiter(ChangeSignal signal) : IValueTaskSource<boo
 
         // A change this reader had already seen (it read the state after the change, before this wake-up).
         signal.Add(this);
-        if (Ready())
+        if (Ready(_after))
         {
             Complete(id, true);
         }
@@ -282,7 +292,7 @@ internal abstract class ChangeWaiter(ChangeSignal signal) : IValueTaskSource<boo
     }
 
     /// <summary>Stops listening; a wait still pending ends with <see cref="ObjectDisposedException"/>.</summary>
-    public virtual void Dispose()
+    public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
         {
@@ -302,6 +312,8 @@ internal abstract class ChangeWaiter(ChangeSignal signal) : IValueTaskSource<boo
         {
             _core.SetException(new ObjectDisposedException(GetType().Name));
         }
+
+        OnDisposed();
     }
 
     bool IValueTaskSource<bool>.GetResult(short token) => _core.GetResult(token);

@@ -108,49 +108,17 @@ public sealed class InProcessProgressRegistry : IProgressRegistry
 
     private sealed class SessionSubscription(InProcessProgressRegistry owner, Entry entry) : ChangeWaiter(entry.Signal), ISessionSubscription
     {
-        private long _afterSeq;
-        private int _disposed;
-
         public ProgressUpdate? Latest => entry.Removed ? null : entry.Latest;
 
-        public ValueTask<bool> WaitAsync(long afterSeq, TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken)
-        {
-            _afterSeq = afterSeq;
-            return WaitAsync(timeout, time, cancellationToken);
-        }
+        protected override bool Ready(long afterSeq) => entry.Removed || entry.Latest?.Snapshot.Seq > afterSeq;
 
-        protected override bool Ready() => entry.Removed || entry.Latest?.Snapshot.Seq > _afterSeq;
-
-        public override void Dispose()
-        {
-            if (Interlocked.Exchange(ref _disposed, 1) == 0)
-            {
-                base.Dispose();
-                owner.Release();
-            }
-        }
+        protected override void OnDisposed() => owner.Release();
     }
 
     private sealed class AllSubscription(InProcessProgressRegistry owner) : ChangeWaiter(owner._anyChange), IRegistrySubscription
     {
-        private long _afterVersion;
-        private int _disposed;
+        protected override bool Ready(long afterVersion) => owner.Version > afterVersion;
 
-        public ValueTask<bool> WaitAsync(long afterVersion, TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken)
-        {
-            _afterVersion = afterVersion;
-            return WaitAsync(timeout, time, cancellationToken);
-        }
-
-        protected override bool Ready() => owner.Version > _afterVersion;
-
-        public override void Dispose()
-        {
-            if (Interlocked.Exchange(ref _disposed, 1) == 0)
-            {
-                base.Dispose();
-                owner.Release();
-            }
-        }
+        protected override void OnDisposed() => owner.Release();
     }
 }

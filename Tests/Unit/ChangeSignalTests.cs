@@ -26,9 +26,9 @@ public sealed class ChangeSignalTests
         public volatile bool Value;
 
         public ValueTask<bool> Wait(TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken = default) =>
-            WaitAsync(timeout, time, cancellationToken);
+            WaitAsync(0, timeout, time, cancellationToken);
 
-        protected override bool Ready() => Value;
+        protected override bool Ready(long after) => Value;
     }
 
     /// <summary>Makes the reader's condition hold, notifies, and checks the wait ended true.</summary>
@@ -230,19 +230,14 @@ public sealed class ChangeSignalTests
 
     private sealed class Counter(ChangeSignal signal, Func<long> value) : ChangeWaiter(signal)
     {
-        private long _after;
+        public ValueTask<bool> Wait(long after, TimeSpan timeout, CancellationToken cancellationToken) =>
+            WaitAsync(after, timeout, TimeProvider.System, cancellationToken);
 
-        public ValueTask<bool> Wait(long after, TimeSpan timeout, CancellationToken cancellationToken)
-        {
-            _after = after;
-            return WaitAsync(timeout, TimeProvider.System, cancellationToken);
-        }
-
-        protected override bool Ready()
+        protected override bool Ready(long after)
         {
             // Widen the window between reading the condition and completing the wait.
             Thread.SpinWait(20);
-            return value() > _after;
+            return value() > after;
         }
     }
 
