@@ -16,6 +16,7 @@ public sealed partial class IngestJob(
     IProgressRegistry registry,
     FileProcessor processor,
     SessionControl control,
+    IFileGate gate,
     IOptionsMonitor<IngestOptions> options,
     TimeProvider time,
     ILogger<IngestJob> logger)
@@ -55,6 +56,7 @@ public sealed partial class IngestJob(
             var parallel = new ParallelOptions { MaxDegreeOfParallelism = settings.WorkerCount, CancellationToken = run.Token };
             await Parallel.ForEachAsync(pending, parallel, async (item, token) =>
             {
+                await gate.WaitAsync(sessionId, token);
                 await pacer.WaitAsync(token);
                 var outcome = await ProcessWithTimeoutAsync(sessionId, item.File, parameters, progress, settings.FileTimeout, token);
                 outcome = await CommitAsync(sessionId, item.Ord, outcome, token);

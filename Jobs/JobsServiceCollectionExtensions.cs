@@ -1,5 +1,6 @@
 using IngestLite.Catalog;
 using IngestLite.Progress;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace IngestLite.Jobs;
@@ -25,6 +26,7 @@ public static class JobsServiceCollectionExtensions
         services.AddSingleton<IProgressRegistry, InProcessProgressRegistry>();
         services.AddSingleton<SessionControl>();
         services.AddSingleton<FileProcessor>();
+        services.TryAddSingleton<IFileGate, OpenFileGate>();
         services.AddSingleton<IngestSessions>();
         services.AddTransient<IngestJob>();
         services.AddHostedService<SessionLifecycle>();

@@ -65,6 +65,7 @@ public abstract class BrowserTest
         finally
         {
             App.SetSetting("Ingest:MaxFilesPerSecond", null);
+            App.Gate.Open();
             await CancelRunningSessionsAsync();
             Http.Dispose();
         }

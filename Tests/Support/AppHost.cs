@@ -43,6 +43,9 @@ public sealed class AppHost : WebApplicationFactory<Program>
 
     public Uri BaseAddress { get; private set; } = null!;
 
+    /// <summary>Every run passes this gate before each file: hold it to keep a session in progress.</summary>
+    public TestGate Gate { get; } = new();
+
     public AppHost Start()
     {
         StartServer();
@@ -73,7 +76,11 @@ public sealed class AppHost : WebApplicationFactory<Program>
     {
         builder.UseEnvironment("Testing");
         builder.ConfigureAppConfiguration(configuration => configuration.AddInMemoryCollection(_settings));
-        builder.ConfigureServices(services => services.AddTransient<IStartupFilter, RemoteAddressOverride>());
+        builder.ConfigureServices(services =>
+        {
+            services.AddTransient<IStartupFilter, RemoteAddressOverride>();
+            services.AddSingleton<IngestLite.Jobs.IFileGate>(Gate);
+        });
     }
 
     /// <summary>Lets a test pose as a remote client, so local-only rules can be checked from loopback.</summary>
