@@ -110,6 +110,13 @@ public abstract class BrowserTest
         return folder;
     }
 
+    /// <summary>Holds every run at the gate after <paramref name="files"/> more files have started (see <see cref="TestGate"/>).</summary>
+    protected static void HoldAfter(int files)
+    {
+        App.Gate.Hold();
+        App.Gate.Release(files);
+    }
+
     protected static void Throttle(int filesPerSecond) =>
         App.SetSetting("Ingest:MaxFilesPerSecond", filesPerSecond.ToString(System.Globalization.CultureInfo.InvariantCulture));
 

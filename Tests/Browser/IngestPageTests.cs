@@ -54,13 +54,15 @@ public sealed class IngestPageTests : BrowserTest
         Assert.That(await page.Page.EvaluateAsync<bool>("() => typeof window.EventSource === 'undefined'"), Is.True, "the init script should remove EventSource");
         await Expect(page.Badge).ToHaveTextAsync("POLLING");
 
-        Throttle(15);
+        // The run is held at the gate after 10 files, so it is provably mid-run while the test reads it.
+        HoldAfter(10);
         var id = await page.StartAsync(folder);
-        await Expect(page.LivePanel).ToHaveAttributeAsync("data-status", "processing");
+        await Expect(page.ProgressFiles).ToHaveTextAsync("10 / 40 files");
         var during = await page.ReadAsync();
+        App.Gate.Open();
         await page.WaitForFinalAsync("completed");
 
-        Assert.That(during.Status, Is.EqualTo("processing"), "read mid-run (make the run longer if this fails)");
+        Assert.That(during.Status, Is.EqualTo("processing"), "read mid-run");
         Assert.That(during.Badge, Is.EqualTo("POLLING"), "the badge says POLLING while the run goes on");
         await AssertShowsApiStateAsync(page, id);
         Assert.That(requests["/api/ingest/stream"], Is.Zero, "no stream without EventSource");
@@ -80,14 +82,15 @@ public sealed class IngestPageTests : BrowserTest
         var page = await OpenIngestPageAsync();
         await Expect(page.Badge).ToHaveTextAsync("POLLING", new() { Timeout = 10_000 });
 
-        Throttle(15);
+        HoldAfter(10);
         var id = await page.StartAsync(folder);
-        await Expect(page.LivePanel).ToHaveAttributeAsync("data-status", "processing");
+        await Expect(page.ProgressFiles).ToHaveTextAsync("10 / 40 files");
         var during = await page.ReadAsync();
+        App.Gate.Open();
         await page.WaitForFinalAsync("completed");
 
         Assert.That(aborted, Is.GreaterThanOrEqualTo(1), "the page tried the stream first");
-        Assert.That(during.Status, Is.EqualTo("processing"), "read mid-run (make the run longer if this fails)");
+        Assert.That(during.Status, Is.EqualTo("processing"), "read mid-run");
         Assert.That(during.Badge, Is.EqualTo("POLLING"), "the page fell back to polling by itself");
         await AssertShowsApiStateAsync(page, id);
     }
@@ -97,21 +100,24 @@ public sealed class IngestPageTests : BrowserTest
     {
         await Context.AddInitScriptAsync(PageProbes.Recorder);
         await Context.RouteAsync("**/api/ingest/stream**", route => route.AbortAsync());
-        var folder = NewFolder(400);
+        var folder = NewFolder(40);
         var page = await OpenIngestPageAsync();
         await Expect(page.Badge).ToHaveTextAsync("POLLING", new() { Timeout = 10_000 });
 
-        Throttle(25);
+        // Held after 5 files: the run waits at the gate for as long as the switch takes.
+        HoldAfter(5);
         var id = await page.StartAsync(folder);
-        await Expect(page.LivePanel).ToHaveAttributeAsync("data-status", "processing");
+        await Expect(page.ProgressFiles).ToHaveTextAsync("5 / 40 files");
         await Context.UnrouteAsync("**/api/ingest/stream**");
 
         // The quiet retry runs every ~10 s.
         await Expect(page.Badge).ToHaveTextAsync("LIVE", new() { Timeout = 25_000 });
         var live = await page.ReadAsync();
-        Assert.That(live.Status, Is.EqualTo("processing"), "the switch should happen mid-run (make the run longer)");
+        Assert.That(live.Status, Is.EqualTo("processing"), "the switch happened mid-run");
         var seqAtSwitch = live.Seq;
-        await Expect(page.LivePanel).Not.ToHaveAttributeAsync("data-seq", seqAtSwitch!.Value.ToString(System.Globalization.CultureInfo.InvariantCulture), new() { Timeout = 5_000 });
+        App.Gate.Release(5);
+        await Expect(page.ProgressFiles).ToHaveTextAsync("10 / 40 files");
+        await Expect(page.LivePanel).Not.ToHaveAttributeAsync("data-seq", seqAtSwitch!.Value.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
         await page.CancelButton.ClickAsync();
         await page.WaitForFinalAsync("cancelled", 15_000);
@@ -128,16 +134,17 @@ public sealed class IngestPageTests : BrowserTest
         await Context.AddInitScriptAsync(PageProbes.Recorder);
         var folder = NewFolder(60);
         var page = await OpenIngestPageAsync();
-        Throttle(15);
+        HoldAfter(5);
         var id = await page.StartAsync(folder);
         await Api.WaitUntilAsync(id, s => IngestClient.Int(s, "processed_files") >= 5);
-        await Expect(page.LivePanel).Not.ToHaveAttributeAsync("data-status", "starting");
+        await Expect(page.ProgressFiles).ToHaveTextAsync("5 / 60 files");
         var before = await page.ReadAsync();
 
         await page.Page.ReloadAsync();
         await Expect(page.LivePanel).ToHaveAttributeAsync("data-session", id, new() { Timeout = 5_000 });
         await Expect(page.LivePanel).ToHaveAttributeAsync("data-seq", new System.Text.RegularExpressions.Regex("^[0-9]+$"));
         var first = (await RendersAsync(page, id))[0];
+        App.Gate.Open();
         await page.WaitForFinalAsync("completed");
 
         Assert.That(first.Status, Is.EqualTo("processing"), "re-attached while the run was still going");
@@ -160,10 +167,12 @@ public sealed class IngestPageTests : BrowserTest
 
         var expected = bad.Keys.Select(i => $"{folder}/f{i:D2}.png").ToList();
         var page = await OpenIngestPageAsync();
-        Throttle(8);
+        // Files 0-12 (all four bad ones among them) may start; the rest wait at the gate until every error is on screen.
+        HoldAfter(13);
         var id = await page.StartAsync(folder);
-        await Expect(page.ErrorItems).ToHaveCountAsync(2, new() { Timeout = 15_000 });
+        await Expect(page.ErrorItems).ToHaveCountAsync(4, new() { Timeout = 15_000 });
         await ScreenshotAsync(page.Page, "mid-run.png");
+        App.Gate.Open();
         await page.WaitForFinalAsync("completed");
 
         var added = await ProbeAsync<ErrorAdded>(page, "errors");
@@ -178,10 +187,11 @@ public sealed class IngestPageTests : BrowserTest
     {
         var folder = NewFolder(80);
         var page = await OpenIngestPageAsync();
-        Throttle(20);
+        HoldAfter(5);
         var id = await page.StartAsync(folder);
         await Api.WaitUntilAsync(id, s => IngestClient.Int(s, "processed_files") >= 5);
 
+        // The cancel reaches a run parked at the gate: it cannot have finished first.
         await page.CancelButton.ClickAsync();
         await page.WaitForFinalAsync("cancelled", 10_000);
 
@@ -199,9 +209,10 @@ public sealed class IngestPageTests : BrowserTest
             Assert.That(report.IsSuccessStatusCode, Is.True, "the summary links to a working report");
         }
 
-        Throttle(200);
+        // Still held: the resumed run cannot finish before the page has shown it running again.
         await page.ResumeButton.ClickAsync();
         await Expect(page.Summary).ToBeHiddenAsync();
+        App.Gate.Open();
         await page.WaitForFinalAsync("completed");
         Assert.That((await page.ReadAsync()).Committed, Is.EqualTo(80), "resume finished the rest");
         await Expect(page.ResumeButton).ToBeHiddenAsync();
@@ -213,14 +224,15 @@ public sealed class IngestPageTests : BrowserTest
     {
         var folder = NewFolder(3);
         var page = await OpenIngestPageAsync();
-        // One file a second leaves the run unchanged for most of each second: longer than the stall timeout.
         App.SetSetting("Ingest:StallTimeout", "00:00:00.300");
         try
         {
-            Throttle(1);
+            // One file, then the run waits at the gate: no change for longer than the stall timeout.
+            HoldAfter(1);
             await page.StartAsync(folder);
             await Expect(page.StallWarning).ToBeVisibleAsync(new() { Timeout = 10_000 });
             await Expect(page.StallWarning).ToContainTextAsync("Stalled: no progress for");
+            App.Gate.Open();
             await page.WaitForFinalAsync("completed", 20_000);
             await Expect(page.StallWarning).ToBeHiddenAsync();
         }
@@ -233,7 +245,7 @@ public sealed class IngestPageTests : BrowserTest
     [Test]
     public async Task Eight_tabs_share_one_stream_all_show_the_run_and_all_can_browse_folders()
     {
-        var folder = NewFolder(250);
+        var folder = NewFolder(40);
         var tabs = new List<IngestPage>();
         for (var i = 0; i < 8; i++)
         {
@@ -241,7 +253,8 @@ public sealed class IngestPageTests : BrowserTest
             tabs.Add(await OpenIngestPageAsync());
         }
 
-        Throttle(20);
+        // The run is held after 10 files, so it is still going when the leader tab closes below, however slow the tabs are.
+        HoldAfter(10);
         var id = await Api.StartAsync(new { directory = folder });
         for (var i = 0; i < tabs.Count; i++)
         {
@@ -263,11 +276,18 @@ public sealed class IngestPageTests : BrowserTest
 
         // The leader's tab goes away: another tab takes the lock, opens the stream and relays again.
         await tabs[0].Page.CloseAsync();
+        var seqs = new List<string>();
         foreach (var tab in tabs.Skip(1))
         {
-            var seq = (await tab.ReadAsync()).Seq!.Value.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            await Expect(tab.LivePanel).Not.ToHaveAttributeAsync("data-seq", seq, new() { Timeout = 10_000 });
-            await Expect(tab.Badge).ToHaveTextAsync("LIVE", new() { Timeout = 10_000 });
+            seqs.Add((await tab.ReadAsync()).Seq!.Value.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        App.Gate.Release(5);
+        for (var i = 1; i < tabs.Count; i++)
+        {
+            await Expect(tabs[i].LivePanel).Not.ToHaveAttributeAsync("data-seq", seqs[i - 1], new() { Timeout = 10_000 });
+            await Expect(tabs[i].ProgressFiles).ToHaveTextAsync("15 / 40 files", new() { Timeout = 10_000 });
+            await Expect(tabs[i].Badge).ToHaveTextAsync("LIVE", new() { Timeout = 10_000 });
         }
 
         Assert.That(await OpenStreamsAsync(expectAtMost: 1), Is.EqualTo(1), "the remaining seven tabs still hold one stream");

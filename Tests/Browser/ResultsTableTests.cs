@@ -35,11 +35,13 @@ public sealed class ResultsTableTests : BrowserTest
         var expected = bad.Keys.Select(i => $"{folder}/f{i:D2}.png").ToList();
 
         var page = await OpenIngestPageAsync();
-        Throttle(8);
+        // The first 12 files (f00-f10 and f07b, every bad one among them) may start; the rest wait at the gate.
+        HoldAfter(12);
         var id = await page.StartAsync(folder);
-        await Expect(page.FailedItems).ToHaveCountAsync(2, new() { Timeout = 15_000 });
-        Assert.That((await page.ReadAsync()).Status, Is.EqualTo("processing"), "read mid-run (make the run longer if this fails)");
+        await Expect(page.FailedItems).ToHaveCountAsync(3, new() { Timeout = 15_000 });
+        Assert.That((await page.ReadAsync()).Status, Is.EqualTo("processing"), "read mid-run");
         await ScreenshotAsync(page.Page, "results-table.png");
+        App.Gate.Open();
         await page.WaitForFinalAsync("completed");
         await page.WaitForResultsSettledAsync();
 
@@ -207,8 +209,8 @@ public sealed class ResultsTableTests : BrowserTest
         await Context.AddInitScriptAsync(PageProbes.ResultsRecorder);
         var folder = NewFolder(Files);
         var page = await OpenIngestPageAsync();
-        // About 4 s of run: long enough to watch page 1 fill, short enough for a test.
-        Throttle(500);
+        // The run waits at the gate after page 1 and a half: "Last" is pressed while it provably still runs.
+        HoldAfter(PageSize + PageSize / 2);
         var id = await page.StartAsync(folder);
         await Expect(page.ResultRows).ToHaveCountAsync(PageSize, new() { Timeout = 60_000 });
 
@@ -219,6 +221,7 @@ public sealed class ResultsTableTests : BrowserTest
         var statusAtLast = (await page.ReadAsync()).Status;
         var totalAtLast = int.Parse((await page.ResultsPanel.GetAttributeAsync("data-total"))!, CultureInfo.InvariantCulture);
         await page.ResultsLast.ClickAsync();
+        App.Gate.Open();
         await page.WaitForFinalAsync("completed", 180_000);
         await page.WaitForResultsSettledAsync();
         var maxRowsOverall = await ProbeValueAsync<int>(page, "maxRows");
@@ -230,7 +233,7 @@ public sealed class ResultsTableTests : BrowserTest
             Assert.That(removed, Is.Zero, "while on page 1 rows were only appended, never rebuilt");
             Assert.That(page1.Select(r => r.Seq), Is.Unique.And.Ordered.Ascending, "page 1 got each row once, in processing order");
             Assert.That(maxRowsOverall, Is.LessThanOrEqualTo(PageSize).And.LessThan(300), "never more than one page of rows in the DOM");
-            Assert.That(statusAtLast, Is.EqualTo("processing"), "Last was pressed mid-run (make the run longer if this fails)");
+            Assert.That(statusAtLast, Is.EqualTo("processing"), "Last was pressed mid-run");
             Assert.That(totalAtLast, Is.LessThan(Files));
         });
         await Expect(page.ResultsPanel).ToHaveAttributeAsync("data-total", Files.ToString(CultureInfo.InvariantCulture));

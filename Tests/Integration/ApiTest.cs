@@ -39,7 +39,15 @@ public abstract class ApiTest
         }
 
         _changed.Clear();
+        App.Gate.Open();
         Http.Dispose();
+    }
+
+    /// <summary>Holds every run at the gate after <paramref name="files"/> more files have started (see <see cref="TestGate"/>).</summary>
+    protected static void HoldAfter(int files)
+    {
+        App.Gate.Hold();
+        App.Gate.Release(files);
     }
 
     /// <summary>Changes a setting for this test only; <paramref name="restore"/> is put back afterwards.</summary>

@@ -127,6 +127,9 @@ public sealed class IngestApiTests : ApiTest
     {
         WritePngs(Folder, 60);
         Set("Ingest:MaxFilesPerSecond", "40");
+
+        // Files are being processed when the cancel comes, and the run cannot finish first: the gate holds it after 30.
+        HoldAfter(30);
         try
         {
             var id = await Api.StartAsync(new { directory = Folder });
@@ -146,6 +149,7 @@ public sealed class IngestApiTests : ApiTest
             await Task.Delay(300);
             Assert.That(IngestClient.Int(await Api.StatusAsync(id), "stats.committed_files"), Is.EqualTo(committedAtCancel), "nothing runs after cancel");
 
+            App.Gate.Open();
             using (var resume = await Http.PostAsync($"api/ingest/resume/{id}", null))
             {
                 Assert.That(resume.StatusCode, Is.EqualTo(HttpStatusCode.OK), await resume.Content.ReadAsStringAsync());

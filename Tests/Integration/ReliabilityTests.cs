@@ -23,12 +23,15 @@ public sealed class ReliabilityTests : ApiTest
     public async Task The_watchdog_marks_a_session_without_progress_as_stalled_and_progress_clears_it()
     {
         IngestApiTests.WritePngs(Folder, 3);
-        Set("Ingest:MaxFilesPerSecond", "0.8");
         Set("Ingest:StallTimeout", "00:00:00.300", restore: "00:01:00");
+
+        // One file, then the run waits at the gate: no progress for as long as the test wants.
+        HoldAfter(1);
         var id = await Api.StartAsync(new { directory = Folder });
 
         var stalled = await Api.WaitUntilAsync(id, s => s["stalled"]?.GetValue<bool>() == true, TimeSpan.FromSeconds(10));
         Assert.That(stalled["message"]!.GetValue<string>(), Does.Contain("no progress for"));
+        App.Gate.Open();
         var done = await Api.WaitForEndAsync(id);
         Assert.That(done["status"]!.GetValue<string>(), Is.EqualTo("completed"));
         Assert.That(done["stalled"]!.GetValue<bool>(), Is.False, "a real change clears the stall");
@@ -83,17 +86,18 @@ public sealed class ReliabilityTests : ApiTest
         IngestApiTests.WritePngs(Folder, 12);
         var outside = Path.Combine(App.WorkDirectory, "outside-" + Folder + ".png");
         MediaFactory.WritePng(outside, 8, 8, seed: 99);
-        Set("Ingest:MaxFilesPerSecond", "6");
+        HoldAfter(1);
         var id = await Api.StartAsync(new { directory = Folder });
         await Api.WaitUntilAsync(id, s => IngestClient.Int(s, "processed_files") >= 1);
 
-        // The last files are still pending: change them under the job's feet.
+        // Every other file waits at the gate: change three of them under the job's feet, then let the run go on.
         File.Delete(Path.Combine(FolderPath, "img-9.png"));
         var truncated = Path.Combine(FolderPath, "img-10.png");
         File.WriteAllBytes(truncated, File.ReadAllBytes(truncated)[..20]);
         var replaced = Path.Combine(FolderPath, "img-11.png");
         File.Delete(replaced);
         File.CreateSymbolicLink(replaced, outside);
+        App.Gate.Open();
 
         var status = await Api.WaitForEndAsync(id);
         var files = IngestClient.Parse(await Http.GetStringAsync($"api/ingest/session/{id}/files"))["items"]!.AsArray();
@@ -113,12 +117,14 @@ public sealed class ReliabilityTests : ApiTest
         var work = Path.Combine(Path.GetTempPath(), "ingestlite-locked-" + Guid.NewGuid().ToString("N")[..8]);
         try
         {
-            for (var i = 0; i < 20; i++)
+            // A child process has no test gate: the throttle makes the run last a minute, far longer than the
+            // test's steps, and the lock ends it.
+            for (var i = 0; i < 300; i++)
             {
-                MediaFactory.WritePng(Path.Combine(work, "media", "run", $"img-{i:D2}.png"), 8, 8, seed: (byte)i);
+                MediaFactory.WritePng(Path.Combine(work, "media", "run", $"img-{i:D3}.png"), 8, 8, seed: (byte)i);
             }
 
-            using var app = await ChildApp.StartAsync(work, new Dictionary<string, string> { ["Ingest:MaxFilesPerSecond"] = "10" });
+            using var app = await ChildApp.StartAsync(work, new Dictionary<string, string> { ["Ingest:MaxFilesPerSecond"] = "5" });
             using var http = app.CreateClient();
             var api = new IngestClient(http);
             var id = await api.StartAsync(new { directory = "run" });

@@ -45,26 +45,36 @@ public sealed class SessionFilesTests : ApiTest
     public async Task Cursor_paging_during_a_run_never_misses_or_repeats_a_file()
     {
         IngestApiTests.WritePngs(Folder, 50);
-        Set("Ingest:MaxFilesPerSecond", "60");
+        HoldAfter(0);
         var id = await Api.StartAsync(new { directory = Folder });
         var seen = new List<string>();
         var cursor = "0";
         var pagesWhileRunning = 0;
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (DateTime.UtcNow < deadline)
+
+        async Task<int> ReadPageAsync()
         {
-            var running = (await Api.StatusAsync(id))["status"]!.GetValue<string>() is "starting" or "processing";
             var page = IngestClient.Parse(await Http.GetStringAsync($"api/ingest/session/{id}/files?cursor={cursor}&limit=7"));
             var items = page["items"]!.AsArray();
             seen.AddRange(items.Select(i => i!["path"]!.GetValue<string>()));
             cursor = page["next_cursor"]!.GetValue<string>();
-            pagesWhileRunning += running && items.Count > 0 ? 1 : 0;
-            if (!running && items.Count == 0)
-            {
-                break;
-            }
+            return items.Count;
+        }
 
-            await Task.Delay(running ? 30 : 0);
+        // The run goes on in steps of 10 files that the test lets through: pages are read as files are being
+        // written (right after a release) and while the run provably still runs (held at the gate).
+        for (var released = 10; released < 50; released += 10)
+        {
+            App.Gate.Release(10);
+            await ReadPageAsync();
+            await Api.WaitUntilAsync(id, s => IngestClient.Int(s, "processed_files") >= released);
+            pagesWhileRunning += await ReadPageAsync() > 0 ? 1 : 0;
+            Assert.That((await Api.StatusAsync(id))["status"]!.GetValue<string>(), Is.EqualTo("processing"));
+        }
+
+        App.Gate.Open();
+        await Api.WaitForEndAsync(id);
+        while (await ReadPageAsync() > 0)
+        {
         }
 
         Assert.That(pagesWhileRunning, Is.GreaterThan(2), "the test must page while the run is writing");
@@ -128,7 +138,7 @@ public sealed class SessionFilesTests : ApiTest
         Assert.That(State(items, "still-empty.png").State, Is.EqualTo("failed"));
 
         IngestApiTests.WritePngs(Folder, 3, name: "slow");
-        Set("Ingest:MaxFilesPerSecond", "2");
+        HoldAfter(0);
         var running = await Api.StartAsync(new { directory = Folder, skip_existing = false });
         using (var early = await Http.PostAsync($"api/ingest/session/{running}/retry-failed", null))
         {
@@ -137,7 +147,7 @@ public sealed class SessionFilesTests : ApiTest
 
         await Http.PostAsync($"api/ingest/cancel/{running}", null);
         await Api.WaitForEndAsync(running);
-        Set("Ingest:MaxFilesPerSecond", null);
+        App.Gate.Open();
 
         var clean = await Api.StartAsync(new { directory = Folder, skip_existing = false, max_files = 1 });
         await Api.WaitForEndAsync(clean);

@@ -11,7 +11,8 @@ public sealed class StreamLifetimeTests
         var work = Path.Combine(Path.GetTempPath(), "ingestlite-lifetime-" + Guid.NewGuid().ToString("N")[..8]);
         try
         {
-            for (var i = 0; i < 30; i++)
+            // At most 10 files/s: the run lasts at least 10 s, ten times the streams' lifetime.
+            for (var i = 0; i < 100; i++)
             {
                 MediaFactory.WritePng(Path.Combine(work, "media", "run", $"img-{i:D3}.png"), 16, 16, null, seed: (byte)i);
             }
@@ -29,16 +30,16 @@ public sealed class StreamLifetimeTests
             var all = new List<ReceivedEvent>();
             while (all.Count == 0 || all[^1].Type != "done")
             {
-                Assert.That(++connections, Is.LessThan(20), "the stream never reached done");
+                Assert.That(++connections, Is.LessThan(60), "the stream never reached done");
                 var events = await SseReader.ReadAllAsync(http, $"api/ingest/stream/{id}", lastId, TimeSpan.FromSeconds(10));
                 all.AddRange(events.Where(e => e.Id is not null));
                 lastId = all.Count > 0 ? all[^1].Id : null;
             }
 
             var seqs = all.Select(e => long.Parse(e.Id!)).ToList();
-            Assert.That(connections, Is.GreaterThanOrEqualTo(2), "a 3 s run outlives a 1 s stream");
+            Assert.That(connections, Is.GreaterThanOrEqualTo(2), "a 10 s run outlives a 1 s stream");
             Assert.That(seqs, Is.Ordered.Ascending.And.Unique, "no state is repeated across reconnects");
-            Assert.That(IngestClient.Parse(all[^1].Data)["processed_files"]!.GetValue<int>(), Is.EqualTo(30));
+            Assert.That(IngestClient.Parse(all[^1].Data)["processed_files"]!.GetValue<int>(), Is.EqualTo(100));
         }
         finally
         {

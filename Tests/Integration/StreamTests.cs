@@ -16,8 +16,21 @@ public sealed class StreamTests : ApiTest
     {
         IngestApiTests.WritePngs(Folder, 12);
         Set("Ingest:MaxFilesPerSecond", "6");
+
+        // The run waits at the gate until the stream is open, so the stream sees it from its first file.
+        HoldAfter(0);
         var id = await Api.StartAsync(new { directory = Folder });
-        var events = await SseReader.ReadAllAsync(Http, $"api/ingest/stream/{id}");
+        var events = new List<ReceivedEvent>();
+        using (var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60)))
+        using (var response = await SseReader.OpenAsync(Http, $"api/ingest/stream/{id}", null, cts.Token))
+        {
+            App.Gate.Open();
+            await foreach (var e in SseReader.ReadAsync(response, cts.Token))
+            {
+                events.Add(e);
+            }
+        }
+
         var status = await Api.StatusTextAsync(id);
 
         Assert.That(events, Is.Not.Empty);
@@ -42,8 +55,10 @@ public sealed class StreamTests : ApiTest
     public async Task A_client_that_accepts_compression_gets_a_compressed_stream_event_by_event()
     {
         IngestApiTests.WritePngs(Folder, 8);
-        Set("Ingest:MaxFilesPerSecond", "8");
+        // The run waits at the gate before its first file until the client has seen it running.
+        HoldAfter(0);
         var id = await Api.StartAsync(new { directory = Folder });
+        await App.Gate.WaitUntilParkedAsync();
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
         using var request = new HttpRequestMessage(HttpMethod.Get, $"api/ingest/stream/{id}");
         request.Headers.AcceptEncoding.ParseAdd("gzip, br");
@@ -56,9 +71,10 @@ public sealed class StreamTests : ApiTest
         await foreach (var item in System.Net.ServerSentEvents.SseParser.Create(gzip, static (_, data) => System.Text.Encoding.UTF8.GetString(data)).EnumerateAsync(cts.Token))
         {
             events.Add(new ReceivedEvent(item.EventType, item.Data, item.EventId, DateTime.UtcNow));
-            if (events.Count == 2)
+            if (events.Count == 1)
             {
                 Assert.That((await Api.StatusAsync(id))["status"]!.GetValue<string>(), Is.EqualTo("processing"), "events arrive while the run goes on");
+                App.Gate.Open();
             }
         }
 
@@ -86,7 +102,8 @@ public sealed class StreamTests : ApiTest
     public async Task Resume_with_Last_Event_ID_mid_run_has_no_gap_and_no_duplicate()
     {
         IngestApiTests.WritePngs(Folder, 20);
-        Set("Ingest:MaxFilesPerSecond", "25");
+        // Five files, then the run waits at the gate while the client disconnects and comes back.
+        HoldAfter(5);
         var id = await Api.StartAsync(new { directory = Folder });
 
         var before = new List<ReceivedEvent>();
@@ -104,7 +121,17 @@ public sealed class StreamTests : ApiTest
         }
 
         var lastId = before[^1].Id!;
-        var after = await SseReader.ReadAllAsync(Http, $"api/ingest/stream/{id}", lastId);
+        Assert.That((await Api.StatusAsync(id))["status"]!.GetValue<string>(), Is.EqualTo("processing"), "the client left mid-run");
+        var after = new List<ReceivedEvent>();
+        using (var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60)))
+        using (var response = await SseReader.OpenAsync(Http, $"api/ingest/stream/{id}", lastId, cts.Token))
+        {
+            App.Gate.Open();
+            await foreach (var e in SseReader.ReadAsync(response, cts.Token))
+            {
+                after.Add(e);
+            }
+        }
         var afterIds = after.Where(e => e.Id is not null).Select(e => long.Parse(e.Id!)).ToList();
 
         Assert.That(afterIds, Is.Not.Empty);
