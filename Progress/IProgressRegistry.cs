@@ -22,6 +22,9 @@ public interface IProgressRegistry
     /// <summary>Registry-wide change counter; every publish gets the next value.</summary>
     long Version { get; }
 
+    /// <summary>Counts the publishes that changed a session's processed files or status (or added a session): what a viewer watches for.</summary>
+    long Milestones { get; }
+
     /// <summary>Open subscriptions, for health checks and tests.</summary>
     int SubscriberCount { get; }
 

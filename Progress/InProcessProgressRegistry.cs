@@ -12,11 +12,14 @@ public sealed class InProcessProgressRegistry : IProgressRegistry
     private readonly ChangeSignal _anyChange = new();
     private Entry? _recent;
     private long _version;
+    private long _milestones;
     private int _subscribers;
 
     public long Version => Interlocked.Read(ref _version);
 
     public int SubscriberCount => Volatile.Read(ref _subscribers);
+
+    public long Milestones => Interlocked.Read(ref _milestones);
 
     public void Publish(ProgressSnapshot snapshot)
     {
@@ -24,6 +27,7 @@ public sealed class InProcessProgressRegistry : IProgressRegistry
         var recent = Volatile.Read(ref _recent);
         var cached = recent is not null && ReferenceEquals(recent.SessionId, snapshot.SessionId) ? recent : null;
         Entry entry;
+        bool milestone;
         while (true)
         {
             entry = cached ?? _sessions.GetOrAdd(snapshot.SessionId, static id => new Entry(id));
@@ -42,9 +46,17 @@ public sealed class InProcessProgressRegistry : IProgressRegistry
                     return;
                 }
 
+                milestone = entry.Latest is not { } previous
+                    || previous.Snapshot.ProcessedFiles != snapshot.ProcessedFiles
+                    || previous.Snapshot.Status != snapshot.Status;
                 entry.Latest = new ProgressUpdate(snapshot, Interlocked.Increment(ref _version), entry.Sampler);
                 break;
             }
+        }
+
+        if (milestone)
+        {
+            Interlocked.Increment(ref _milestones);
         }
 
         // A full fence between the new state and the signal's read of its waiters (a lock exit is only a release).

@@ -169,6 +169,11 @@ public static class ProgressApi
         Func<long> version = () => registry.Get(sessionId) is { } latest
             ? (latest.Snapshot.Status.IsTerminal() ? -1 : latest.Snapshot.Seq)
             : -1;
+
+        // Changes whenever the session's processed files or status do: those go out without waiting for the burst to pause.
+        Func<long> milestone = () => registry.Get(sessionId)?.Snapshot is { } latest
+            ? ((long)latest.ProcessedFiles << 4) | (long)latest.Status
+            : -1;
         while (true)
         {
             if (!await subscription.WaitAsync(afterSeq, Remaining(deadline, time, options.HeartbeatInterval), time, cancellationToken))
@@ -197,7 +202,7 @@ public static class ProgressApi
             }
             else if (!update.Snapshot.Status.IsTerminal())
             {
-                generation = await pace.WaitAsync(generation, version, options, time);
+                generation = await pace.WaitAsync(generation, version, options, time, milestone);
                 update = registry.Get(sessionId) is { } newer && newer.Snapshot.Seq > update.Snapshot.Seq ? newer : update;
             }
 
@@ -267,6 +272,7 @@ public static class ProgressApi
         var generation = 0L;
         var observed = -1L;
         Func<long> version = () => registry.Version;
+        Func<long> milestone = () => registry.Milestones;
 
         while (true)
         {
@@ -285,7 +291,7 @@ public static class ProgressApi
                 }
             }
 
-            generation = firstScan ? pace.Generation : await pace.WaitAsync(generation, version, options, time);
+            generation = firstScan ? pace.Generation : await pace.WaitAsync(generation, version, options, time, milestone);
 
             // Read the version before scanning: a publish racing with the scan wakes the next wait.
             // A session not sent yet goes out if it changed after the resume point; then its seq decides.

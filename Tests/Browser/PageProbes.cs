@@ -17,7 +17,7 @@ public static class PageProbes
     public const string Recorder = """
         (() => {
           const now = () => performance.timeOrigin + performance.now();
-          const probe = { renders: [], bar: [], errors: [], badges: [], clicks: [] };
+          const probe = { renders: [], files: [], bar: [], errors: [], badges: [], clicks: [] };
           window.__probe = probe;
           const panel = () => document.getElementById('live-panel');
 
@@ -34,6 +34,13 @@ public static class PageProbes
               if (m.type === 'attributes' && m.attributeName === 'data-seq' && target.id === 'live-panel' && target.dataset.seq) {
                 probe.renders.push({ at, session: target.dataset.session, seq: Number(target.dataset.seq),
                   updatedAt: Date.parse(target.dataset.updatedAt), status: target.dataset.status });
+              } else if (target.id === 'progress-files' || target.parentNode?.id === 'progress-files') {
+                // The "X / Y files" text: the moment a count reached the screen, and the snapshot it came from.
+                const files = document.getElementById('progress-files').textContent;
+                const updatedAt = Date.parse(panel()?.dataset.updatedAt ?? '');
+                if (probe.files.at(-1)?.text !== files && Number.isFinite(updatedAt)) {
+                  probe.files.push({ at, session: panel()?.dataset.session ?? '', text: files, updatedAt });
+                }
               } else if (m.type === 'attributes' && m.attributeName === 'aria-valuenow' && target.id === 'progress-bar') {
                 probe.bar.push({ at, session: panel()?.dataset.session ?? '', value: Number(target.getAttribute('aria-valuenow')) });
               } else if (m.type === 'childList' && target.id === 'error-list') {

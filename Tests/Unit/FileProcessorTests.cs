@@ -142,6 +142,7 @@ public sealed class FileProcessorTests
         public List<ProgressSnapshot> Published { get; } = [];
 
         public long Version => Published.Count;
+        public long Milestones => 0;
 
         public int SubscriberCount => 0;
 

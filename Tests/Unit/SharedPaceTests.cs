@@ -147,4 +147,69 @@ public sealed class SharedPaceTests
         _time.Advance(10 * Ms);
         Assert.That(next.IsCompletedSuccessfully && next.Result == late.Result + 1);
     }
+
+    [Test]
+    public void A_milestone_within_the_interval_is_released_at_once_and_only_once_per_interval()
+    {
+        long milestone = 0;
+        Task<long> WaitFor(long sent) => _pace.WaitAsync(sent, () => _version, _options, _time, () => milestone);
+
+        var released = WaitFor(0).Result;
+        _time.Advance(5 * Ms);
+        _version++;
+        milestone++;
+        var finished = WaitFor(released);
+        Assert.That(finished.IsCompletedSuccessfully && finished.Result == released + 1, "a file that finished 5 ms after a release goes out at once");
+
+        // A second milestone within the interval of the first waits for the pace, as any change does.
+        _time.Advance(20 * Ms);
+        _version++;
+        milestone++;
+        var second = WaitFor(finished.Result);
+        Assert.That(second.IsCompleted, Is.False, "at most one milestone release per MinEventInterval");
+        _time.Advance(10 * Ms);
+        Assert.That(second.IsCompletedSuccessfully, Is.True, "then it goes out when the changes pause");
+    }
+
+    [Test]
+    public void A_milestone_during_a_running_wait_ends_it_within_a_look()
+    {
+        long milestone = 0;
+        Task<long> WaitFor(long sent) => _pace.WaitAsync(sent, () => _version, _options, _time, () => milestone);
+
+        var released = WaitFor(0).Result;
+        _time.Advance(2 * Ms);
+        _version++;
+        var stages = WaitFor(released);
+        Assert.That(stages.IsCompleted, Is.False, "a stage change 2 ms after a release waits for the burst to pause");
+
+        _time.Advance(4 * Ms);
+        _version++;
+        milestone++;
+        Assert.That(stages.IsCompleted, Is.False, "looks come every 2 ms");
+        _time.Advance(SharedPace.MilestoneLook);
+        Assert.That(stages.IsCompletedSuccessfully && stages.Result == released + 1, "the file's end ended the wait at the next look, not after the quiet period");
+    }
+
+    [Test]
+    public void Milestones_never_release_more_than_twice_per_interval()
+    {
+        long milestone = 0;
+        var releases = 0;
+        var sent = _pace.WaitAsync(0, () => _version, _options, _time, () => milestone).Result;
+        for (var ms = 0; ms < 1000; ms++)
+        {
+            _time.Advance(Ms);
+            _version++;
+            milestone++;
+            var next = _pace.WaitAsync(sent, () => _version, _options, _time, () => milestone);
+            if (next.IsCompletedSuccessfully)
+            {
+                releases += next.Result > sent ? 1 : 0;
+                sent = next.Result;
+            }
+        }
+
+        Assert.That(releases, Is.InRange(10, 20), "a file finishing every millisecond for a second: at most 2 releases per 100 ms");
+    }
 }
