@@ -1,5 +1,3 @@
-using Hangfire;
-using Hangfire.Dashboard;
 using IngestLite.Api;
 using IngestLite.Jobs;
 using IngestLite.Progress;
@@ -17,19 +15,8 @@ builder.Services.AddIngest();
 // Live progress: stream limits, the stream gate and its health check.
 builder.Services.AddProgressStreaming();
 
-// Hangfire: in-memory storage by default; the server stops before the host gives up on it.
-builder.Services.AddHangfire(config => config
-    .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
-    .UseSimpleAssemblyNameTypeSerializer()
-    .UseRecommendedSerializerSettings()
-    .UseInMemoryStorage());
-builder.Services.AddHangfireServer(options =>
-{
-    options.WorkerCount = Math.Max(2, builder.Configuration.GetValue("Hangfire:WorkerCount", 4));
-    options.ShutdownTimeout = TimeSpan.FromSeconds(15);
-    options.SchedulePollingInterval = TimeSpan.FromSeconds(1);
-});
-builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = TimeSpan.FromSeconds(25));
+// Hangfire: in-memory storage, a server sized by validated options, stopped before the host gives up on it.
+builder.Services.AddIngestJobs();
 
 builder.Services.AddRazorPages();
 
@@ -46,11 +33,7 @@ app.UseStaticFiles(new StaticFileOptions
 });
 
 // The dashboard is local-only unless Hangfire:DashboardAllowRemote is set (see README for the risk).
-app.UseHangfireDashboard("/hangfire", new DashboardOptions
-{
-    Authorization = app.Configuration.GetValue("Hangfire:DashboardAllowRemote", false) ? [new AllowAllDashboardAuthorization()] : [new LocalRequestsOnlyAuthorizationFilter()],
-    DisplayStorageConnectionString = false,
-});
+app.UseIngestDashboard("/hangfire");
 
 // The API: commands and history, progress (polling and streams), per-file results, catalog search; then the pages.
 app.MapIngestApi();
@@ -62,11 +45,5 @@ app.MapGet("/ingest-v2", () => TypedResults.LocalRedirect("/", permanent: true))
 app.MapHealthChecks("/healthz", new Microsoft.AspNetCore.Diagnostics.HealthChecks.HealthCheckOptions { ResponseWriter = HealthReportWriter.WriteAsync });
 
 app.Run();
-
-/// <summary>Used only when the operator opts in to a remote dashboard.</summary>
-internal sealed class AllowAllDashboardAuthorization : IDashboardAuthorizationFilter
-{
-    public bool Authorize(DashboardContext context) => true;
-}
 
 public partial class Program;

@@ -17,6 +17,8 @@ public sealed class LifecycleTests
     [TestCase("Ingest:WorkerCount", "0", "WorkerCount")]
     [TestCase("Ingest:SessionRetention", "-00:00:01", "SessionRetention")]
     [TestCase("Stream:MaxStreams", "0", "MaxStreams")]
+    [TestCase("Hangfire:WorkerCount", "0", "WorkerCount")]
+    [TestCase("Hangfire:ShutdownTimeout", "00:00:00", "ShutdownTimeout")]
     public void A_bad_setting_stops_start_up_with_a_message_naming_it(string key, string value, string named)
     {
         Directory.CreateDirectory(_work);

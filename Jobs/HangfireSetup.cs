@@ -1,0 +1,68 @@
+using System.ComponentModel.DataAnnotations;
+using Hangfire;
+using Hangfire.Dashboard;
+using Microsoft.Extensions.Options;
+
+namespace IngestLite.Jobs;
+
+/// <summary>Settings of section <c>Hangfire</c>: the job server and its dashboard.</summary>
+public sealed class HangfireOptions
+{
+    public const string SectionName = "Hangfire";
+
+    /// <summary>Hangfire workers: how many ingest sessions run at once.</summary>
+    [Range(1, 64)]
+    public int WorkerCount { get; set; } = 4;
+
+    /// <summary>Lets non-local requests reach the dashboard (and delete jobs): only behind an authenticating proxy.</summary>
+    public bool DashboardAllowRemote { get; set; }
+
+    /// <summary>How long the server waits for running jobs when the app stops; the host waits longer (see <see cref="HangfireSetup"/>).</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(15);
+}
+
+/// <summary>Hangfire's wiring: storage, the server that runs ingest jobs, and the dashboard.</summary>
+public static class HangfireSetup
+{
+    /// <summary>The host gives the server this much longer than its own stop timeout, so jobs end as interrupted, not killed.</summary>
+    private static readonly TimeSpan HostGrace = TimeSpan.FromSeconds(10);
+
+    /// <summary>In-memory storage and a server whose workers and stop timeout come from validated <see cref="HangfireOptions"/>.</summary>
+    public static IServiceCollection AddIngestJobs(this IServiceCollection services)
+    {
+        services.AddOptions<HangfireOptions>().BindConfiguration(HangfireOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddHangfire(config => config
+            .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
+            .UseSimpleAssemblyNameTypeSerializer()
+            .UseRecommendedSerializerSettings()
+            .UseInMemoryStorage());
+        services.AddHangfireServer((provider, server) =>
+        {
+            var options = provider.GetRequiredService<IOptions<HangfireOptions>>().Value;
+            server.WorkerCount = options.WorkerCount;
+            server.ShutdownTimeout = options.ShutdownTimeout;
+            server.SchedulePollingInterval = TimeSpan.FromSeconds(1);
+        });
+        services.AddOptions<HostOptions>().Configure<IOptions<HangfireOptions>>((host, hangfire) =>
+            host.ShutdownTimeout = hangfire.Value.ShutdownTimeout + HostGrace);
+        return services;
+    }
+
+    /// <summary>The dashboard at <paramref name="path"/>: local requests only unless <see cref="HangfireOptions.DashboardAllowRemote"/>.</summary>
+    public static IApplicationBuilder UseIngestDashboard(this IApplicationBuilder app, string path)
+    {
+        var options = app.ApplicationServices.GetRequiredService<IOptions<HangfireOptions>>().Value;
+        return app.UseHangfireDashboard(path, new DashboardOptions
+        {
+            Authorization = options.DashboardAllowRemote ? [new AllowAllDashboardAuthorization()] : [new LocalRequestsOnlyAuthorizationFilter()],
+            DisplayStorageConnectionString = false,
+        });
+    }
+
+    /// <summary>Used only when the operator opts in to a remote dashboard.</summary>
+    private sealed class AllowAllDashboardAuthorization : IDashboardAuthorizationFilter
+    {
+        public bool Authorize(DashboardContext context) => true;
+    }
+}
