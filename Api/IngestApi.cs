@@ -1,6 +1,7 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using IngestLite.Catalog;
+using IngestLite.Http;
 using IngestLite.Jobs;
 using IngestLite.Progress;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -41,22 +42,12 @@ public static class IngestApi
         return routes;
     }
 
-    /// <summary>Field-named 400, the shape every bad input gets.</summary>
-    public static ValidationProblem Invalid(string field, string reason) =>
-        TypedResults.ValidationProblem(
-            new Dictionary<string, string[]> { [field] = [reason] },
-            detail: $"{field}: {reason}",
-            title: "The request is not valid.");
-
-    public static ProblemHttpResult UnknownSession(string sessionId) =>
-        TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown session.", detail: $"session_id: no session '{sessionId}'");
-
     private static async Task<Results<Ok<StartedSession>, ValidationProblem, ProblemHttpResult>> ProcessAsync(
         HttpRequest request, IngestSessions sessions, CancellationToken cancellationToken)
     {
         if (!request.HasJsonContentType())
         {
-            return Invalid("body", "must be JSON (Content-Type: application/json)");
+            return Problems.Invalid("body", "must be JSON (Content-Type: application/json)");
         }
 
         ProcessRequest? body;
@@ -67,7 +58,7 @@ public static class IngestApi
         catch (JsonException ex)
         {
             var field = string.IsNullOrEmpty(ex.Path) || ex.Path == "$" ? "body" : ex.Path.TrimStart('$', '.');
-            return Invalid(field, "is not valid JSON of the expected type");
+            return Problems.Invalid(field, "is not valid JSON of the expected type");
         }
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
@@ -77,16 +68,16 @@ public static class IngestApi
 
         if (body?.Parameters is not { } parameters)
         {
-            return Invalid("parameters", "is required: send {\"parameters\": {...}}");
+            return Problems.Invalid("parameters", "is required: send {\"parameters\": {...}}");
         }
 
         var (started, error) = await sessions.StartAsync(parameters, parentId: null, cancellationToken);
-        return error is not null ? Invalid(error.Field, error.Reason) : TypedResults.Ok(started!);
+        return error is not null ? Problems.Invalid(error.Field, error.Reason) : TypedResults.Ok(started!);
     }
 
     private static async Task<Results<Ok<ProgressSnapshot>, ProblemHttpResult>> CancelAsync(
         string sessionId, IngestSessions sessions, CancellationToken cancellationToken) =>
-        await sessions.CancelAsync(sessionId, cancellationToken) is { } snapshot ? TypedResults.Ok(snapshot) : UnknownSession(sessionId);
+        await sessions.CancelAsync(sessionId, cancellationToken) is { } snapshot ? TypedResults.Ok(snapshot) : Problems.UnknownSession(sessionId);
 
     private static async Task<Results<Ok<ProgressSnapshot>, ProblemHttpResult>> ResumeAsync(
         string sessionId, IngestSessions sessions, CancellationToken cancellationToken)
@@ -94,7 +85,7 @@ public static class IngestApi
         var (snapshot, error) = await sessions.ResumeAsync(sessionId, cancellationToken);
         if (snapshot is null)
         {
-            return UnknownSession(sessionId);
+            return Problems.UnknownSession(sessionId);
         }
 
         return error is null
@@ -104,14 +95,14 @@ public static class IngestApi
 
     private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(
         string sessionId, IngestSessions sessions, CancellationToken cancellationToken) =>
-        await sessions.DeleteAsync(sessionId, cancellationToken) ? TypedResults.NoContent() : UnknownSession(sessionId);
+        await sessions.DeleteAsync(sessionId, cancellationToken) ? TypedResults.NoContent() : Problems.UnknownSession(sessionId);
 
     private static async Task<Results<Ok<IReadOnlyList<ProgressSnapshot>>, ValidationProblem>> ListAsync(
         IngestSessions sessions, CancellationToken cancellationToken, int limit = 50)
     {
         if (limit is < 1 or > 1000)
         {
-            return Invalid("limit", "must be between 1 and 1000");
+            return Problems.Invalid("limit", "must be between 1 and 1000");
         }
 
         return TypedResults.Ok(await sessions.ListAsync(limit, cancellationToken));
@@ -122,12 +113,12 @@ public static class IngestApi
     {
         if (!root.TryResolve(path, out var full, out var reason))
         {
-            return Invalid("path", $"'{path}' {reason}");
+            return Problems.Invalid("path", $"'{path}' {reason}");
         }
 
         if (!Directory.Exists(full))
         {
-            return Invalid("path", $"'{path}' does not exist or is not a folder");
+            return Problems.Invalid("path", $"'{path}' does not exist or is not a folder");
         }
 
         FilePattern.TryParse(null, out var media, out _);
@@ -180,7 +171,7 @@ public static class IngestApi
         var snapshot = await sessions.FindAsync(sessionId, cancellationToken);
         if (snapshot is null)
         {
-            return UnknownSession(sessionId);
+            return Problems.UnknownSession(sessionId);
         }
 
         var failed = await catalog.FileResultsAsync(sessionId, FileStates.Failed, 1000, cancellationToken);

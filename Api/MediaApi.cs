@@ -1,4 +1,5 @@
 using IngestLite.Catalog;
+using IngestLite.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace IngestLite.Api;
@@ -19,12 +20,12 @@ public static class MediaApi
     {
         if (limit is < 1 or > 1000)
         {
-            return IngestApi.Invalid("limit", "must be between 1 and 1000");
+            return Problems.Invalid("limit", "must be between 1 and 1000");
         }
 
         if (q is { Length: > 500 })
         {
-            return IngestApi.Invalid("q", "must be at most 500 characters");
+            return Problems.Invalid("q", "must be at most 500 characters");
         }
 
         var items = await catalog.SearchAsync(q, limit, cancellationToken);

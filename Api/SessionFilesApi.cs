@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using IngestLite.Catalog;
+using IngestLite.Http;
 using IngestLite.Jobs;
 using IngestLite.Progress;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -34,12 +35,12 @@ public static class SessionFilesApi
 
         if (limit is < 1 or > MaxPage)
         {
-            return IngestApi.Invalid("limit", $"must be between 1 and {MaxPage}");
+            return Problems.Invalid("limit", $"must be between 1 and {MaxPage}");
         }
 
         if (await sessions.FindAsync(sessionId, cancellationToken) is null)
         {
-            return IngestApi.UnknownSession(sessionId);
+            return Problems.UnknownSession(sessionId);
         }
 
         // One extra row tells whether another page follows.
@@ -60,7 +61,7 @@ public static class SessionFilesApi
 
         if (await sessions.FindAsync(sessionId, cancellationToken) is null)
         {
-            return IngestApi.UnknownSession(sessionId);
+            return Problems.UnknownSession(sessionId);
         }
 
         // Rows are written as they are read: 100,000 results never sit in memory at once.
@@ -85,7 +86,7 @@ public static class SessionFilesApi
         var session = await sessions.FindAsync(sessionId, cancellationToken);
         if (session is null)
         {
-            return IngestApi.UnknownSession(sessionId);
+            return Problems.UnknownSession(sessionId);
         }
 
         if (!session.Status.IsTerminal())
@@ -95,7 +96,7 @@ public static class SessionFilesApi
         }
 
         var (started, error) = await sessions.RetryFailedAsync(sessionId, cancellationToken);
-        return error is not null ? IngestApi.Invalid(error.Field, error.Reason) : TypedResults.Ok(started!);
+        return error is not null ? Problems.Invalid(error.Field, error.Reason) : TypedResults.Ok(started!);
     }
 
     private static ValidationProblem? Validate(string? state, string? q, string? cursor, out long after)
@@ -103,17 +104,17 @@ public static class SessionFilesApi
         after = 0;
         if (state is not null && !FileStates.All.Contains(state))
         {
-            return IngestApi.Invalid("state", $"must be one of {string.Join(", ", FileStates.All)}");
+            return Problems.Invalid("state", $"must be one of {string.Join(", ", FileStates.All)}");
         }
 
         if (q is { Length: > 500 })
         {
-            return IngestApi.Invalid("q", "must be at most 500 characters");
+            return Problems.Invalid("q", "must be at most 500 characters");
         }
 
         if (cursor is not null && (!long.TryParse(cursor, NumberStyles.None, CultureInfo.InvariantCulture, out after) || after < 0))
         {
-            return IngestApi.Invalid("cursor", "must be a cursor returned by this endpoint (a non-negative integer)");
+            return Problems.Invalid("cursor", "must be a cursor returned by this endpoint (a non-negative integer)");
         }
 
         return null;

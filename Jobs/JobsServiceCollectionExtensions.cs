@@ -23,6 +23,7 @@ public static class JobsServiceCollectionExtensions
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<MediaRoot>();
         services.AddSingleton<CatalogStore>();
+        services.AddSingleton<ISessionArchive, CatalogSessionArchive>();
         services.AddSingleton<IProgressRegistry, InProcessProgressRegistry>();
         services.AddSingleton<SessionControl>();
         services.AddSingleton<FileProcessor>();

@@ -1,8 +1,7 @@
 using System.Globalization;
 using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
-using IngestLite.Api;
-using IngestLite.Jobs;
+using IngestLite.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
@@ -54,14 +53,16 @@ public static class ProgressApi
     }
 
     private static async Task<Results<Ok<ProgressSnapshot>, ProblemHttpResult>> StatusAsync(
-        string sessionId, IngestSessions sessions, CancellationToken cancellationToken) =>
-        await sessions.FindAsync(sessionId, cancellationToken) is { } snapshot ? TypedResults.Ok(snapshot) : IngestApi.UnknownSession(sessionId);
+        string sessionId, IProgressRegistry registry, ISessionArchive archive, CancellationToken cancellationToken) =>
+        (registry.Get(sessionId)?.Snapshot ?? await archive.FindAsync(sessionId, cancellationToken)) is { } snapshot
+            ? TypedResults.Ok(snapshot)
+            : Problems.UnknownSession(sessionId);
 
     private static async Task<Results<ServerSentEventsResult<byte[]>, ProblemHttpResult>> SessionStreamAsync(
         string sessionId,
         HttpContext context,
         IProgressRegistry registry,
-        IngestSessions sessions,
+        ISessionArchive archive,
         StreamGate gate,
         SharedFrames frames,
         IOptions<StreamOptions> options,
@@ -70,10 +71,10 @@ public static class ProgressApi
     {
         // A session no longer held in memory is finished: answer with its final state from the catalog.
         var live = registry.Get(sessionId);
-        var archived = live is null ? await sessions.FindAsync(sessionId, context.RequestAborted) : null;
+        var archived = live is null ? await archive.FindAsync(sessionId, context.RequestAborted) : null;
         if (live is null && archived is null)
         {
-            return IngestApi.UnknownSession(sessionId);
+            return Problems.UnknownSession(sessionId);
         }
 
         if (!TryOpen(context, gate, frames, options.Value, out var busy, out var compressed))
