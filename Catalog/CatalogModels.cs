@@ -80,3 +80,15 @@ public sealed record MediaHit(
     double? Score,
     string? Phash,
     DateTimeOffset IngestedAt);
+
+/// <summary>A file found by discovery, by its root-relative path.</summary>
+public sealed record DiscoveredFile(string Path, long Size, DateTimeOffset ModifiedAt);
+
+/// <summary>A folder that could not be listed; it becomes a session error.</summary>
+public sealed record DiscoveryProblem(string Path, string Message);
+
+/// <summary>What discovery found for a session: the files to ingest, those skipped as unchanged, the folders it could not list.</summary>
+public sealed record DiscoveryResult(
+    IReadOnlyList<DiscoveredFile> Files,
+    IReadOnlyList<DiscoveredFile> Skipped,
+    IReadOnlyList<DiscoveryProblem> Problems);

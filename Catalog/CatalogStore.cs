@@ -1,10 +1,8 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using IngestLite.Jobs;
 using IngestLite.Progress;
 using Microsoft.Data.Sqlite;
-using Microsoft.Extensions.Options;
 
 namespace IngestLite.Catalog;
 
@@ -22,10 +20,10 @@ public sealed class CatalogStore : IAsyncDisposable
     private readonly Dictionary<string, SqliteCommand> _statements = new(StringComparer.Ordinal);
     private SqliteConnection? _writer;
 
-    public CatalogStore(IOptions<IngestOptions> options, TimeProvider time)
+    /// <param name="path">The SQLite file; its folder is created if missing.</param>
+    public CatalogStore(string path, TimeProvider time)
     {
         _time = time;
-        var path = options.Value.CatalogPath;
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         _connectionString = new SqliteConnectionStringBuilder
         {

@@ -1,15 +1,6 @@
+using IngestLite.Catalog;
+
 namespace IngestLite.Jobs;
-
-/// <summary>A file found by discovery, by its root-relative path.</summary>
-public sealed record DiscoveredFile(string Path, long Size, DateTimeOffset ModifiedAt);
-
-/// <summary>A folder that could not be listed; it becomes a session error.</summary>
-public sealed record DiscoveryProblem(string Path, string Message);
-
-public sealed record DiscoveryResult(
-    IReadOnlyList<DiscoveredFile> Files,
-    IReadOnlyList<DiscoveredFile> Skipped,
-    IReadOnlyList<DiscoveryProblem> Problems);
 
 /// <summary>
 /// Walks the chosen folders up front, in a stable order (each folder's files by ordinal name,

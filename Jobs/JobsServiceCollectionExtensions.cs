@@ -22,7 +22,8 @@ public static class JobsServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<IngestOptions>, IngestOptionsValidator>();
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<MediaRoot>();
-        services.AddSingleton<CatalogStore>();
+        services.AddSingleton(provider => new CatalogStore(
+            provider.GetRequiredService<IOptions<IngestOptions>>().Value.CatalogPath, provider.GetRequiredService<TimeProvider>()));
         services.AddSingleton<ISessionArchive, CatalogSessionArchive>();
         services.AddSingleton<IProgressRegistry, InProcessProgressRegistry>();
         services.AddSingleton<SessionControl>();
