@@ -4,7 +4,8 @@
 
 import { byId, el, setText } from './dom.js';
 import * as format from './format.js';
-import { isFinal, Mode } from './progress-client.js';
+import { Mode } from './progress-client.js';
+import { isFinal } from './wire.js';
 
 const STATS = [
     ['stat-metadata', 'metadata_extracted'],

@@ -12,14 +12,10 @@
 // in the background (shared-stream.js) and polling stops as soon as it is LIVE again.
 
 import { Mode, SharedStream } from './shared-stream.js';
+import { Events, isFinal, parseEventData } from './wire.js';
 
-export { Mode };
-
-export const FINAL_STATES = Object.freeze(['completed', 'error', 'cancelled', 'interrupted']);
-
-export function isFinal(status) {
-    return FINAL_STATES.includes(status);
-}
+// Re-exported for the page's modules that already import them from here; wire.js is their home.
+export { isFinal, Mode };
 
 export class ProgressClient extends EventTarget {
     #base;
@@ -96,13 +92,11 @@ export class ProgressClient extends EventTarget {
     }
 
     #onStreamEvent(kind, data) {
-        let payload;
-        try {
-            payload = JSON.parse(data);
-        } catch {
+        const payload = parseEventData(data);
+        if (payload === null) {
             return;
         }
-        if (kind === 'removed') {
+        if (kind === Events.REMOVED) {
             this.#lastSeq.delete(payload.session_id);
             this.#latest.delete(payload.session_id);
             this.dispatchEvent(new CustomEvent('removed', { detail: payload.session_id }));

@@ -8,7 +8,7 @@
 
 import { byId, el, setText } from './dom.js';
 import * as format from './format.js';
-import { isFinal } from './progress-client.js';
+import { isFinal } from './wire.js';
 
 export const PAGE_SIZE = 100;
 

@@ -14,8 +14,9 @@ export const Mode = Object.freeze({
     POLLING: 'POLLING',
 });
 
+import { Events, parseEventData, STATE_EVENTS } from './wire.js';
+
 const SHARE_NAME = 'ingestlite-stream';
-const RELAYED_EVENTS = ['progress', 'done', 'removed'];
 
 /**
  * One EventSource with the fallback rules. EventSource reconnects by itself (sending Last-Event-ID)
@@ -76,11 +77,11 @@ export class StreamConnection {
             state.probing = false;
             clearTimeout(this.#probeTimer);
             this.#setMode(Mode.LIVE);
-            if (kind !== 'heartbeat') {
+            if (kind !== Events.HEARTBEAT) {
                 this.#onEvent(kind, event.data);
             }
         };
-        for (const kind of [...RELAYED_EVENTS, 'heartbeat']) {
+        for (const kind of [...STATE_EVENTS, Events.HEARTBEAT]) {
             source.addEventListener(kind, onMessage(kind));
         }
 
@@ -204,15 +205,15 @@ export class SharedStream {
     }
 
     #remember(kind, data) {
-        try {
-            const id = JSON.parse(data).session_id;
-            if (kind === 'removed') {
-                this.#latest.delete(id);
-            } else {
-                this.#latest.set(id, { kind, data });
-            }
-        } catch {
-            // Not JSON: nothing to replay.
+        const id = parseEventData(data)?.session_id;
+        if (id === undefined) {
+            // Not a session's event: nothing to replay.
+            return;
+        }
+        if (kind === Events.REMOVED) {
+            this.#latest.delete(id);
+        } else {
+            this.#latest.set(id, { kind, data });
         }
     }
 
