@@ -49,7 +49,7 @@ public sealed class InProcessProgressRegistry : IProgressRegistry
                 milestone = entry.Latest is not { } previous
                     || previous.Snapshot.ProcessedFiles != snapshot.ProcessedFiles
                     || previous.Snapshot.Status != snapshot.Status;
-                entry.Latest = new ProgressUpdate(snapshot, Interlocked.Increment(ref _version), entry.Sampler);
+                entry.Latest = new ProgressUpdate(snapshot, Interlocked.Increment(ref _version));
                 break;
             }
         }
@@ -115,7 +115,6 @@ public sealed class InProcessProgressRegistry : IProgressRegistry
         public volatile ProgressUpdate? Latest;
         public volatile bool Removed;
         public readonly ChangeSignal Signal = new();
-        public readonly SessionSampler Sampler = new();
     }
 
     private sealed class SessionSubscription(InProcessProgressRegistry owner, Entry entry) : ChangeWaiter(entry.Signal), ISessionSubscription

@@ -35,8 +35,8 @@ public static class ProgressApi
         services.AddSingleton<StreamGate>();
         services.AddSingleton<SharedFrames>();
 
-        // The multiplexed stream's pace; each session's own travels with its updates (SessionSampler.Pace).
-        services.AddSingleton<SharedPace>();
+        // Pacing state per followed session, and the multiplexed streams' pace: the stream layer's, not the registry's.
+        services.AddSingleton<SessionPacing>();
         services.AddHealthChecks().AddCheck<StreamHealthCheck>("streams");
         return services;
     }
@@ -65,6 +65,7 @@ public static class ProgressApi
         ISessionArchive archive,
         StreamGate gate,
         SharedFrames frames,
+        SessionPacing pacing,
         IOptions<StreamOptions> options,
         TimeProvider time,
         [FromHeader(Name = "Last-Event-ID")] string? lastEventId)
@@ -85,7 +86,7 @@ public static class ProgressApi
         var afterSeq = ParseLastEventId(lastEventId);
         var events = archived is not null
             ? Final(archived, options.Value)
-            : SessionEvents(registry, sessionId, afterSeq, options.Value, time, context.RequestAborted);
+            : SessionEvents(registry, pacing.For(sessionId), sessionId, afterSeq, options.Value, time, context.RequestAborted);
         return TypedResults.ServerSentEvents(EndingWith(events, compressed, time, context.RequestAborted));
     }
 
@@ -94,7 +95,7 @@ public static class ProgressApi
         IProgressRegistry registry,
         StreamGate gate,
         SharedFrames frames,
-        SharedPace pace,
+        SessionPacing pacing,
         IOptions<StreamOptions> options,
         TimeProvider time,
         [FromHeader(Name = "Last-Event-ID")] string? lastEventId)
@@ -104,7 +105,7 @@ public static class ProgressApi
             return busy;
         }
 
-        var events = AllEvents(registry, pace, ParseLastEventId(lastEventId), options.Value, time, context.RequestAborted);
+        var events = AllEvents(registry, pacing, ParseLastEventId(lastEventId), options.Value, time, context.RequestAborted);
         return TypedResults.ServerSentEvents(EndingWith(events, compressed, time, context.RequestAborted));
     }
 
@@ -139,6 +140,7 @@ public static class ProgressApi
 
     private static async IAsyncEnumerable<SseItem<byte[]>> SessionEvents(
         IProgressRegistry registry,
+        SessionSampler sampler,
         string sessionId,
         long afterSeq,
         StreamOptions options,
@@ -164,7 +166,7 @@ public static class ProgressApi
         var first = true;
         var sentAny = false;
         var generation = 0L;
-        SharedPace? ownPace = null;
+        var pace = sampler.Pace;
 
         // The session's version as the pace reads it (-1 once final or gone); one delegate for the stream's life.
         Func<long> version = () => registry.Get(sessionId) is { } latest
@@ -196,7 +198,6 @@ public static class ProgressApi
 
             // Coalesce bursts into their newest state, at the pace shared by the session's streams (see
             // SharedPace). The first event and a final state are never held back.
-            var pace = update.Sampler?.Pace ?? (ownPace ??= new SharedPace());
             if (!sentAny)
             {
                 generation = pace.Generation;
@@ -209,7 +210,7 @@ public static class ProgressApi
 
             // Send what the session's other streams sent a moment ago, if newer than ours: one shared frame for all
             // (a newer state, if any, follows at the next look).
-            update = Sampled(update, afterSeq, options, time);
+            update = Sampled(update, sampler, afterSeq, options, time);
 
             yield return Item(update, first ? retry : null);
             sentAny = true;
@@ -257,7 +258,7 @@ public static class ProgressApi
     /// </summary>
     private static async IAsyncEnumerable<SseItem<byte[]>> AllEvents(
         IProgressRegistry registry,
-        SharedPace pace,
+        SessionPacing pacing,
         long afterVersion,
         StreamOptions options,
         TimeProvider time,
@@ -292,7 +293,7 @@ public static class ProgressApi
                 }
             }
 
-            generation = firstScan ? pace.Generation : await pace.WaitAsync(generation, version, options, time, milestone);
+            generation = firstScan ? pacing.Multiplexed.Generation : await pacing.Multiplexed.WaitAsync(generation, version, options, time, milestone);
 
             // Read the version before scanning: a publish racing with the scan wakes the next wait.
             // A session not sent yet goes out if it changed after the resume point; then its seq decides.
@@ -321,7 +322,7 @@ public static class ProgressApi
             {
                 // As on the session stream: what other streams sent a moment ago, so they share frames. A newer
                 // state left behind is sent at the next look, as the version observed is put back before it.
-                var update = Sampled(latest, sent.GetValueOrDefault(latest.Snapshot.SessionId, -1), options, time);
+                var update = Sampled(latest, pacing.For(latest.Snapshot.SessionId), sent.GetValueOrDefault(latest.Snapshot.SessionId, -1), options, time);
                 if (update != latest)
                 {
                     observed = Math.Min(observed, update.Version);
@@ -357,8 +358,8 @@ public static class ProgressApi
     /// The update to send instead of <paramref name="latest"/> (see <see cref="SessionSampler"/>): streams of a
     /// session sending within twice the quiet period of each other send the same one.
     /// </summary>
-    private static ProgressUpdate Sampled(ProgressUpdate latest, long afterSeq, StreamOptions options, TimeProvider time) =>
-        latest.Sampler?.Take(latest, afterSeq, time.GetTimestamp(), (long)(options.QuietPeriod.TotalSeconds * 2 * time.TimestampFrequency)) ?? latest;
+    private static ProgressUpdate Sampled(ProgressUpdate latest, SessionSampler sampler, long afterSeq, StreamOptions options, TimeProvider time) =>
+        sampler.Take(latest, afterSeq, time.GetTimestamp(), (long)(options.QuietPeriod.TotalSeconds * 2 * time.TimestampFrequency));
 
     private static SseItem<byte[]> Item(ProgressUpdate update, TimeSpan? retry, long? id = null) =>
         new(update.Json, update.Snapshot.Status.IsTerminal() ? DoneEvent : ProgressEvent)

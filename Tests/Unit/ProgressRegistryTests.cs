@@ -352,14 +352,15 @@ public sealed class ProgressRegistryTests
     [Test]
     public void Streams_sending_within_the_window_take_the_same_update_and_a_final_state_is_never_replaced()
     {
+        var pacing = new SessionPacing(_registry);
         _registry.Publish(Snapshot("s1", 1));
         var first = _registry.Get("s1")!;
-        var sampler = first.Sampler!;
+        var sampler = pacing.For("s1");
         Assert.That(sampler.Take(first, afterSeq: 0, now: 1_000, window: 20), Is.SameAs(first), "the first stream takes the latest");
 
         _registry.Publish(Snapshot("s1", 2));
         var second = _registry.Get("s1")!;
-        Assert.That(second.Sampler, Is.SameAs(sampler), "one sampler per session");
+        Assert.That(pacing.For("s1"), Is.SameAs(sampler), "one sampler per session");
         Assert.That(sampler.Take(second, afterSeq: 0, now: 1_010, window: 20), Is.SameAs(first), "a stream a moment later takes the same update");
         Assert.That(sampler.Take(second, afterSeq: 1, now: 1_010, window: 20), Is.SameAs(second), "but never one it already sent");
         Assert.That(sampler.Take(second, afterSeq: 0, now: 1_040, window: 20), Is.SameAs(second), "after the window, the latest again");
@@ -367,6 +368,24 @@ public sealed class ProgressRegistryTests
         _registry.Publish(Snapshot("s1", 3) with { Status = SessionStatus.Completed });
         var final = _registry.Get("s1")!;
         Assert.That(sampler.Take(final, afterSeq: 0, now: 1_041, window: 20), Is.SameAs(final), "a final state goes out as it is");
+    }
+
+    [Test]
+    public void Pacing_keeps_no_sampler_of_a_session_the_registry_let_go_beyond_twice_what_it_holds()
+    {
+        var pacing = new SessionPacing(_registry);
+        for (var i = 0; i < 1000; i++)
+        {
+            var id = $"gone-{i}";
+            _registry.Publish(Snapshot(id, 1));
+            pacing.For(id);
+            _registry.Remove(id);
+        }
+
+        _registry.Publish(Snapshot("kept", 1));
+        var kept = pacing.For("kept");
+        Assert.That(pacing.Count, Is.LessThanOrEqualTo(64), "samplers of sessions no longer held are swept");
+        Assert.That(pacing.For("kept"), Is.SameAs(kept), "a held session keeps its sampler");
     }
 
     [Test]
