@@ -6,7 +6,7 @@ using IngestLite.Security;
 var builder = WebApplication.CreateBuilder(args);
 
 // One JSON shape everywhere: snake_case, UTC timestamps with milliseconds.
-builder.Services.ConfigureHttpJsonOptions(options => ProgressJson.Configure(options.SerializerOptions));
+builder.Services.ConfigureHttpJsonOptions(options => ProgressWire.Configure(options.SerializerOptions));
 builder.Services.AddProblemDetails();
 
 // The ingest feature (options, catalog, registry, job). Its start-up service runs before Hangfire's server.

@@ -53,7 +53,7 @@ public static class IngestApi
         ProcessRequest? body;
         try
         {
-            body = await JsonSerializer.DeserializeAsync<ProcessRequest>(request.Body, ProgressJson.Options, cancellationToken);
+            body = await JsonSerializer.DeserializeAsync<ProcessRequest>(request.Body, ProgressWire.Options, cancellationToken);
         }
         catch (JsonException ex)
         {

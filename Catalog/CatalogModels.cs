@@ -62,7 +62,7 @@ public sealed record SessionRecord(
     string SnapshotJson,
     string? ParentId)
 {
-    public ProgressSnapshot Snapshot => ProgressJson.FromText(SnapshotJson);
+    public ProgressSnapshot Snapshot => ProgressWire.FromText(SnapshotJson);
 }
 
 /// <summary>A hit of the catalog search, shaped for the API.</summary>

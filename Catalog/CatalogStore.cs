@@ -171,7 +171,7 @@ public sealed class CatalogStore : IAsyncDisposable
             command.CommandText = "UPDATE sessions SET status = $status, snapshot = $snapshot WHERE id = $id";
             command.Parameters.AddWithValue("$id", snapshot.SessionId);
             command.Parameters.AddWithValue("$status", snapshot.Status.ToWire());
-            command.Parameters.AddWithValue("$snapshot", ProgressJson.ToText(snapshot));
+            command.Parameters.AddWithValue("$snapshot", ProgressWire.ToText(snapshot));
             await command.ExecuteNonQueryAsync(ct);
         }, cancellationToken);
 

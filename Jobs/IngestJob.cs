@@ -39,7 +39,7 @@ public sealed partial class IngestJob(
             return;
         }
 
-        var parameters = JsonSerializer.Deserialize<IngestParameters>(record.ParametersJson, ProgressJson.Options)!;
+        var parameters = JsonSerializer.Deserialize<IngestParameters>(record.ParametersJson, ProgressWire.Options)!;
         var progress = new SessionProgress(snapshot, registry, time);
         using var run = control.Begin(sessionId, progress, cancellationToken);
         SessionStatus final;

@@ -64,7 +64,7 @@ public sealed partial class IngestSessions(
             return (null, new InputError("session_id", "this session has no failed files to retry (failures to list a folder are not files; start a new session for that folder)"));
         }
 
-        var parameters = JsonSerializer.Deserialize<IngestParameters>(record.ParametersJson, ProgressJson.Options)! with { SkipExisting = false, MaxFiles = null };
+        var parameters = JsonSerializer.Deserialize<IngestParameters>(record.ParametersJson, ProgressWire.Options)! with { SkipExisting = false, MaxFiles = null };
         var files = failed.Select(r =>
         {
             var info = new FileInfo(root.ToFull(r.Path));
@@ -96,7 +96,7 @@ public sealed partial class IngestSessions(
 
         var first = progress.Current;
         await catalog.CreateSessionAsync(
-            new SessionRecord(id, JsonSerializer.Serialize(parameters, ProgressJson.Options), first.Status.ToWire(), now, ProgressJson.ToText(first), parentId),
+            new SessionRecord(id, JsonSerializer.Serialize(parameters, ProgressWire.Options), first.Status.ToWire(), now, ProgressWire.ToText(first), parentId),
             discovery, cancellationToken);
         registry.Publish(first);
         jobs.Enqueue<IngestJob>(job => job.RunAsync(id, CancellationToken.None));

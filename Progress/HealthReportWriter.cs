@@ -14,6 +14,6 @@ public static class HealthReportWriter
             status = report.Status.ToString(),
             checks = report.Entries.ToDictionary(e => e.Key, e => new { status = e.Value.Status.ToString(), description = e.Value.Description, data = e.Value.Data }),
         };
-        return context.Response.WriteAsync(JsonSerializer.Serialize(body, ProgressJson.Options), context.RequestAborted);
+        return context.Response.WriteAsync(JsonSerializer.Serialize(body, ProgressWire.Options), context.RequestAborted);
     }
 }

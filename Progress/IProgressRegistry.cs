@@ -46,7 +46,7 @@ public sealed class ProgressUpdate(ProgressSnapshot snapshot, long version)
     public long Version { get; } = version;
 
     /// <summary>UTF-8 JSON of the snapshot, computed by the first reader that needs it and shared by all.</summary>
-    public byte[] Json => _json ??= ProgressJson.Serialize(Snapshot);
+    public byte[] Json => _json ??= ProgressWire.Serialize(Snapshot);
 
     /// <summary>The seq as an event id, formatted once for every stream.</summary>
     public string SeqText => _seqText ??= Snapshot.Seq.ToString(System.Globalization.CultureInfo.InvariantCulture);

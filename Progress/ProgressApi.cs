@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
 using IngestLite.Http;
@@ -14,15 +13,8 @@ namespace IngestLite.Progress;
 /// </summary>
 public static class ProgressApi
 {
-    public const string ProgressEvent = "progress";
-    public const string DoneEvent = "done";
-    public const string HeartbeatEvent = "heartbeat";
-    public const string RemovedEvent = "removed";
-
     /// <summary>How many recent sessions the all-sessions stream sends on connect.</summary>
     private const int RecentSessionsOnConnect = 50;
-
-    private static readonly byte[] EmptyObject = "{}"u8.ToArray();
 
     /// <summary>How long a stream that sent its last event waits before it ends the response.</summary>
     private static readonly TimeSpan FinalEventHeadStart = TimeSpan.FromMilliseconds(20);
@@ -83,7 +75,7 @@ public static class ProgressApi
             return busy;
         }
 
-        var afterSeq = ParseLastEventId(lastEventId);
+        var afterSeq = ProgressWire.ParseEventId(lastEventId);
         var events = archived is not null
             ? Final(archived, options.Value)
             : SessionEvents(registry, pacing.For(sessionId), sessionId, afterSeq, options.Value, time, context.RequestAborted);
@@ -105,7 +97,7 @@ public static class ProgressApi
             return busy;
         }
 
-        var events = AllEvents(registry, pacing, ParseLastEventId(lastEventId), options.Value, time, context.RequestAborted);
+        var events = AllEvents(registry, pacing, ProgressWire.ParseEventId(lastEventId), options.Value, time, context.RequestAborted);
         return TypedResults.ServerSentEvents(EndingWith(events, compressed, time, context.RequestAborted));
     }
 
@@ -159,7 +151,7 @@ public static class ProgressApi
         // A client that already saw a finished session's last seq still gets the final event, so it can stop.
         if (registry.Get(sessionId) is { Snapshot.Status: var status } current && status.IsTerminal() && current.Snapshot.Seq <= afterSeq)
         {
-            yield return Item(current, retry);
+            yield return ProgressWire.Snapshot(current, retry);
             yield break;
         }
 
@@ -186,7 +178,7 @@ public static class ProgressApi
                     yield break;
                 }
 
-                yield return new SseItem<byte[]>(EmptyObject, HeartbeatEvent) { ReconnectionInterval = first ? retry : null };
+                yield return ProgressWire.Heartbeat(first ? retry : null);
                 first = false;
                 continue;
             }
@@ -212,7 +204,7 @@ public static class ProgressApi
             // (a newer state, if any, follows at the next look).
             update = Sampled(update, sampler, afterSeq, options, time);
 
-            yield return Item(update, first ? retry : null);
+            yield return ProgressWire.Snapshot(update, first ? retry : null);
             sentAny = true;
             first = false;
             afterSeq = update.Snapshot.Seq;
@@ -249,7 +241,7 @@ public static class ProgressApi
     private static async IAsyncEnumerable<SseItem<byte[]>> Final(ProgressSnapshot snapshot, StreamOptions options)
     {
         await Task.CompletedTask;
-        yield return Item(new ProgressUpdate(snapshot, 0), TimeSpan.FromMilliseconds(options.RetryMilliseconds));
+        yield return ProgressWire.Snapshot(new ProgressUpdate(snapshot, 0), TimeSpan.FromMilliseconds(options.RetryMilliseconds));
     }
 
     /// <summary>
@@ -287,7 +279,7 @@ public static class ProgressApi
                         yield break;
                     }
 
-                    yield return new SseItem<byte[]>(EmptyObject, HeartbeatEvent) { ReconnectionInterval = first ? retry : null };
+                    yield return ProgressWire.Heartbeat(first ? retry : null);
                     first = false;
                     continue;
                 }
@@ -330,7 +322,7 @@ public static class ProgressApi
 
                 sent[update.Snapshot.SessionId] = update.Snapshot.Seq;
                 skipped.Remove(update.Snapshot.SessionId);
-                yield return Item(update, first ? retry : null, update.Version);
+                yield return ProgressWire.Snapshot(update, first ? retry : null, update.Version);
                 first = false;
             }
 
@@ -346,10 +338,7 @@ public static class ProgressApi
             foreach (var gone in sent.Keys.Where(id => !live.Contains(id)).ToList())
             {
                 sent.Remove(gone);
-                yield return new SseItem<byte[]>(System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new { session_id = gone }), RemovedEvent)
-                {
-                    EventId = observed.ToString(CultureInfo.InvariantCulture),
-                };
+                yield return ProgressWire.Removed(gone, observed);
             }
         }
     }
@@ -361,19 +350,10 @@ public static class ProgressApi
     private static ProgressUpdate Sampled(ProgressUpdate latest, SessionSampler sampler, long afterSeq, StreamOptions options, TimeProvider time) =>
         sampler.Take(latest, afterSeq, time.GetTimestamp(), (long)(options.QuietPeriod.TotalSeconds * 2 * time.TimestampFrequency));
 
-    private static SseItem<byte[]> Item(ProgressUpdate update, TimeSpan? retry, long? id = null) =>
-        new(update.Json, update.Snapshot.Status.IsTerminal() ? DoneEvent : ProgressEvent)
-        {
-            EventId = id is { } version ? version.ToString(CultureInfo.InvariantCulture) : update.SeqText,
-            ReconnectionInterval = retry,
-        };
-
     private static TimeSpan Remaining(long deadline, TimeProvider time, TimeSpan heartbeat)
     {
         var left = TimeSpan.FromSeconds((double)(deadline - time.GetTimestamp()) / time.TimestampFrequency);
         return left < heartbeat ? (left > TimeSpan.Zero ? left : TimeSpan.Zero) : heartbeat;
     }
 
-    private static long ParseLastEventId(string? value) =>
-        long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var id) ? id : -1;
 }

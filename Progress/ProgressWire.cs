@@ -1,0 +1,83 @@
+using System.Globalization;
+using System.Net.ServerSentEvents;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace IngestLite.Progress;
+
+/// <summary>
+/// The wire format of progress, in one place (its browser twin is wwwroot/js/wire.js, and a test checks
+/// both agree): the one JSON shape of the API (snake_case names, what the replaced app's clients read, and
+/// UTC timestamps with milliseconds), the streams' event names and ids, and the events' payloads. The
+/// snapshot's fields are <see cref="ProgressSnapshot"/>'s; which statuses are final, <see cref="SessionStatusExtensions"/>.
+/// </summary>
+public static class ProgressWire
+{
+    /// <summary>A snapshot of a session that still runs.</summary>
+    public const string ProgressEvent = "progress";
+
+    /// <summary>A session's final snapshot; the session stream ends after it.</summary>
+    public const string DoneEvent = "done";
+
+    /// <summary>Sent by an idle stream so that dead peers are noticed; its data is <c>{}</c>.</summary>
+    public const string HeartbeatEvent = "heartbeat";
+
+    /// <summary>A deleted session, on the multiplexed stream; its data is <see cref="RemovedPayload"/>.</summary>
+    public const string RemovedEvent = "removed";
+
+    public static readonly JsonSerializerOptions Options = Configure(new JsonSerializerOptions(JsonSerializerDefaults.Web));
+
+    private static readonly byte[] EmptyObject = "{}"u8.ToArray();
+
+    /// <summary>The data of a <see cref="RemovedEvent"/>.</summary>
+    public sealed record RemovedPayload(string SessionId);
+
+    public static JsonSerializerOptions Configure(JsonSerializerOptions options)
+    {
+        options.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
+        options.DictionaryKeyPolicy = JsonNamingPolicy.SnakeCaseLower;
+        options.NumberHandling = JsonNumberHandling.Strict;
+        options.AllowTrailingCommas = false;
+        options.Converters.Add(new UtcMillisecondsConverter());
+        return options;
+    }
+
+    public static byte[] Serialize(ProgressSnapshot snapshot) => JsonSerializer.SerializeToUtf8Bytes(snapshot, Options);
+
+    public static string ToText(ProgressSnapshot snapshot) => JsonSerializer.Serialize(snapshot, Options);
+
+    public static ProgressSnapshot FromText(string json) =>
+        JsonSerializer.Deserialize<ProgressSnapshot>(json, Options) ?? throw new JsonException("a stored snapshot is null");
+
+    /// <summary>
+    /// A snapshot event: <see cref="DoneEvent"/> when final, else <see cref="ProgressEvent"/>. Its id is the
+    /// session's seq, or <paramref name="id"/> (the registry version, on the multiplexed stream).
+    /// </summary>
+    public static SseItem<byte[]> Snapshot(ProgressUpdate update, TimeSpan? retry, long? id = null) =>
+        new(update.Json, update.Snapshot.Status.IsTerminal() ? DoneEvent : ProgressEvent)
+        {
+            EventId = id is { } version ? version.ToString(CultureInfo.InvariantCulture) : update.SeqText,
+            ReconnectionInterval = retry,
+        };
+
+    public static SseItem<byte[]> Heartbeat(TimeSpan? retry) => new(EmptyObject, HeartbeatEvent) { ReconnectionInterval = retry };
+
+    public static SseItem<byte[]> Removed(string sessionId, long version) =>
+        new(JsonSerializer.SerializeToUtf8Bytes(new RemovedPayload(sessionId), Options), RemovedEvent)
+        {
+            EventId = version.ToString(CultureInfo.InvariantCulture),
+        };
+
+    /// <summary>The seq or version a client resumes after; -1 when it sent none (or something that is not one).</summary>
+    public static long ParseEventId(string? value) =>
+        long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var id) ? id : -1;
+
+    private sealed class UtcMillisecondsConverter : JsonConverter<DateTimeOffset>
+    {
+        public override DateTimeOffset Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+            DateTimeOffset.Parse(reader.GetString()!, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
+
+        public override void Write(Utf8JsonWriter writer, DateTimeOffset value, JsonSerializerOptions options) =>
+            writer.WriteStringValue(value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture));
+    }
+}
