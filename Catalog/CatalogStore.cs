@@ -332,14 +332,6 @@ public sealed class CatalogStore : IAsyncDisposable
         return counts;
     }
 
-    public async Task<long> CountMediaAsync(CancellationToken cancellationToken)
-    {
-        await using var connection = await OpenReadAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT COUNT(*) FROM media";
-        return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
-    }
-
     public async ValueTask DisposeAsync()
     {
         if (_writer is not null)
