@@ -44,13 +44,20 @@ public sealed class SessionProgress
 
     /// <summary>
     /// The hot report call (several per file): one snapshot copy, no delegate. Counters, rate and ETA
-    /// only move when a file finishes, so they are carried over as they are.
+    /// only move when a file finishes, so they are carried over as they are. Ignored once the session has ended.
     /// </summary>
     public void SetStage(string file, string stage, long? bytes = null, long? size = null)
     {
         lock (_gate)
         {
             var current = _current;
+
+            // Abandoned work (a timed-out or cancelled file) may still report after the end: the final state stays final.
+            if (current.Status.IsTerminal())
+            {
+                return;
+            }
+
             _current = current with
             {
                 CurrentFile = file,
