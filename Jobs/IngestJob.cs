@@ -28,6 +28,8 @@ public sealed partial class IngestJob(
         var record = await catalog.GetSessionAsync(sessionId, cancellationToken);
         if (record is null)
         {
+            // Deleted before its job started: this was the run its cancel request waited for.
+            control.Reset(sessionId);
             LogSessionGone(logger, sessionId);
             return;
         }

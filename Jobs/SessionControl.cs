@@ -29,7 +29,10 @@ public sealed class SessionControl
     /// <summary>The runs in progress, for the watchdog.</summary>
     public IReadOnlyCollection<RunScope> Running => [.. _running.Values];
 
-    /// <summary>Asks a session to stop; works before its job has started too.</summary>
+    /// <summary>
+    /// Asks a session to stop; works before its job has started too. The request is kept until that run
+    /// ends (<see cref="RunScope.Dispose"/>), so ask only for a session whose job is still to come or running.
+    /// </summary>
     public void Cancel(string sessionId)
     {
         _cancelRequested[sessionId] = true;
@@ -62,9 +65,11 @@ public sealed class SessionControl
             }
         }
 
+        /// <summary>Ends the run: its cancel request, if any, has been honoured and is forgotten.</summary>
         public void Dispose()
         {
             owner._running.TryRemove(new KeyValuePair<string, RunScope>(sessionId, this));
+            owner._cancelRequested.TryRemove(sessionId, out _);
             source.Dispose();
         }
     }
