@@ -185,7 +185,7 @@ public sealed partial class IngestSessions(
         // Only a session whose job may still run needs stopping (a request is cleared when its run ends).
         if (!snapshot.Status.IsTerminal())
         {
-            control.Cancel(sessionId);
+            control.Delete(sessionId);
         }
 
         await catalog.DeleteSessionAsync(sessionId, cancellationToken);

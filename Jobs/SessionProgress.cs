@@ -11,7 +11,7 @@ public sealed class SessionProgress
 {
     private const int RecentErrors = 10;
 
-    private readonly IProgressRegistry? _registry;
+    private IProgressRegistry? _registry;
     private readonly TimeProvider _time;
     private readonly Lock _gate = new();
     private readonly long _runStartTimestamp;
@@ -26,6 +26,15 @@ public sealed class SessionProgress
         _current = initial;
         _runStartTimestamp = time.GetTimestamp();
         _processedAtRunStart = initial.ProcessedFiles;
+    }
+
+    /// <summary>Stops publishing: the session was deleted, and no later report of its run may bring it back.</summary>
+    public void Detach()
+    {
+        lock (_gate)
+        {
+            _registry = null;
+        }
     }
 
     public ProgressSnapshot Current
