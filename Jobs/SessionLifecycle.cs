@@ -79,7 +79,7 @@ public sealed partial class SessionLifecycle(
                 var now = time.GetUtcNow();
                 foreach (var update in registry.All())
                 {
-                    if (IsExpired(update.Snapshot, now) && registry.Remove(update.Snapshot.SessionId))
+                    if (IsExpired(update.Snapshot, now) && registry.Forget(update.Snapshot.SessionId))
                     {
                         LogDropped(logger, update.Snapshot.SessionId);
                     }

@@ -9,6 +9,9 @@ namespace IngestLite.Progress;
 public sealed class InProcessProgressRegistry : IProgressRegistry
 {
     private readonly ConcurrentDictionary<string, Entry> _sessions = new(StringComparer.Ordinal);
+
+    // Ids deleted (not merely forgotten): one small entry per DELETE, a rare user action.
+    private readonly ConcurrentDictionary<string, byte> _deleted = new(StringComparer.Ordinal);
     private readonly ChangeSignal _anyChange = new();
     private Entry? _recent;
     private long _version;
@@ -62,6 +65,30 @@ public sealed class InProcessProgressRegistry : IProgressRegistry
 
     public bool Remove(string sessionId)
     {
+        // Marked before it leaves, so a stream that finds it gone knows it was deleted.
+        _deleted[sessionId] = 0;
+        if (!Drop(sessionId))
+        {
+            _deleted.TryRemove(sessionId, out _);
+            return false;
+        }
+
+        Interlocked.Increment(ref _version);
+        _anyChange.Notify();
+        return true;
+    }
+
+    public bool Forget(string sessionId)
+    {
+        // Nothing the multiplexed streams show changes, so the version stays and they are not woken.
+        _deleted.TryRemove(sessionId, out _);
+        return Drop(sessionId);
+    }
+
+    public bool IsDeleted(string sessionId) => _deleted.ContainsKey(sessionId) && !_sessions.ContainsKey(sessionId);
+
+    private bool Drop(string sessionId)
+    {
         if (!_sessions.TryRemove(sessionId, out var entry))
         {
             return false;
@@ -72,9 +99,7 @@ public sealed class InProcessProgressRegistry : IProgressRegistry
             entry.Removed = true;
         }
 
-        Interlocked.Increment(ref _version);
         entry.Signal.Notify();
-        _anyChange.Notify();
         return true;
     }
 

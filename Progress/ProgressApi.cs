@@ -247,7 +247,8 @@ public static class ProgressApi
 
     /// <summary>
     /// Every session's changes on one connection. Event ids are registry versions, so a reconnect
-    /// with Last-Event-ID gets exactly the sessions that changed since.
+    /// with Last-Event-ID gets exactly the sessions that changed since. <c>removed</c> is sent for a
+    /// deleted session only, not for one dropped from memory by retention.
     /// </summary>
     private static async IAsyncEnumerable<SseItem<byte[]>> AllEvents(
         IProgressRegistry registry,
@@ -338,6 +339,13 @@ public static class ProgressApi
             foreach (var gone in sent.Keys.Where(id => !live.Contains(id)).ToList())
             {
                 sent.Remove(gone);
+
+                // Only a deletion removes the page's row; a session retention forgot is still in the history.
+                if (!registry.IsDeleted(gone))
+                {
+                    continue;
+                }
+
                 yield return new SseItem<byte[]>(System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new { session_id = gone }), RemovedEvent)
                 {
                     EventId = observed.ToString(CultureInfo.InvariantCulture),
