@@ -12,7 +12,7 @@ namespace IngestLite.Catalog;
 /// The SQLite catalog: media rows, their keywords, sessions and per-file results.
 /// Writes go through one connection, one transaction per file; reads use pooled connections.
 /// </summary>
-public sealed class CatalogStore : IAsyncDisposable
+public sealed class CatalogStore : IAsyncDisposable, ICounterMarks
 {
     private const char ListSeparator = '\u001f';
 
@@ -269,6 +269,38 @@ public sealed class CatalogStore : IAsyncDisposable
             command.Parameters.AddWithValue("$id", sessionId);
             await command.ExecuteNonQueryAsync(ct);
         }, cancellationToken);
+
+    /// <summary>
+    /// Reads a counter's mark (see <see cref="CounterLease"/>). Synchronous: the registry reads its version
+    /// mark when it is built, which can be before <see cref="InitializeAsync"/>, so the table is made here too.
+    /// </summary>
+    public long ReadMark(string name)
+    {
+        long value = 0;
+        WriteAsync(async (connection, transaction, ct) =>
+        {
+            await using var create = connection.CreateCommand();
+            create.Transaction = transaction;
+            create.CommandText = MarksTable;
+            await create.ExecuteNonQueryAsync(ct);
+            await using var read = connection.CreateCommand();
+            read.Transaction = transaction;
+            read.CommandText = "SELECT value FROM marks WHERE name = $name";
+            read.Parameters.AddWithValue("$name", name);
+            value = await read.ExecuteScalarAsync(ct) is long found ? found : 0;
+        }, CancellationToken.None).GetAwaiter().GetResult();
+        return value;
+    }
+
+    /// <summary>Raises a counter's mark, never lowers it; committed when it returns. Rare (once per block of values).</summary>
+    public void WriteMark(string name, long value) =>
+        WriteAsync(async (connection, transaction, ct) =>
+        {
+            var command = Statement(transaction, "INSERT INTO marks(name, value) VALUES($name, $value) ON CONFLICT(name) DO UPDATE SET value = max(value, excluded.value)");
+            command.Parameters.AddWithValue("$name", name);
+            command.Parameters.AddWithValue("$value", value);
+            await command.ExecuteNonQueryAsync(ct);
+        }, CancellationToken.None).GetAwaiter().GetResult();
 
     public async Task<MediaRecord?> GetMediaAsync(string path, CancellationToken cancellationToken)
     {
@@ -588,6 +620,12 @@ public sealed class CatalogStore : IAsyncDisposable
             done_seq INTEGER,
             PRIMARY KEY (session_id, ord)) WITHOUT ROWID;
         CREATE INDEX IF NOT EXISTS session_files_done ON session_files(session_id, done_seq);
+        """ + MarksTable;
+
+    private const string MarksTable = """
+        CREATE TABLE IF NOT EXISTS marks (
+            name TEXT PRIMARY KEY,
+            value INTEGER NOT NULL) WITHOUT ROWID;
         """;
 }
 

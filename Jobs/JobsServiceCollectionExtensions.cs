@@ -23,7 +23,8 @@ public static class JobsServiceCollectionExtensions
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<MediaRoot>();
         services.AddSingleton<CatalogStore>();
-        services.AddSingleton<IProgressRegistry, InProcessProgressRegistry>();
+        services.AddSingleton<ICounterMarks>(provider => provider.GetRequiredService<CatalogStore>());
+        services.AddSingleton<IProgressRegistry>(provider => new InProcessProgressRegistry(provider.GetRequiredService<ICounterMarks>()));
         services.AddSingleton<SessionControl>();
         services.AddSingleton<FileProcessor>();
         services.TryAddSingleton<IFileGate, OpenFileGate>();

@@ -17,6 +17,26 @@ public sealed class InProcessProgressRegistry : IProgressRegistry
     private long _version;
     private int _subscribers;
 
+    /// <summary>The name of the registry's version mark in <see cref="ICounterMarks"/>.</summary>
+    public const string VersionMark = "registry_version";
+
+    // Versions are event ids of the multiplexed stream: a mark a block ahead keeps them above a crashed process's.
+    private const long VersionBlock = 1 << 20;
+
+    private readonly CounterLease? _lease;
+
+    /// <summary>A registry whose versions start at 0 (tests, benchmarks).</summary>
+    public InProcessProgressRegistry()
+    {
+    }
+
+    /// <summary>A registry whose versions continue above every version a previous process used.</summary>
+    public InProcessProgressRegistry(ICounterMarks marks)
+    {
+        _version = marks.ReadMark(VersionMark);
+        _lease = new CounterLease(marks, VersionMark, VersionBlock, _version);
+    }
+
     public long Version => Interlocked.Read(ref _version);
 
     public int SubscriberCount => Volatile.Read(ref _subscribers);
@@ -45,7 +65,7 @@ public sealed class InProcessProgressRegistry : IProgressRegistry
                     return;
                 }
 
-                entry.Latest = new ProgressUpdate(snapshot, Interlocked.Increment(ref _version), entry.Sampler);
+                entry.Latest = new ProgressUpdate(snapshot, NextVersion(), entry.Sampler);
                 break;
             }
         }
@@ -73,7 +93,7 @@ public sealed class InProcessProgressRegistry : IProgressRegistry
             return false;
         }
 
-        Interlocked.Increment(ref _version);
+        NextVersion();
         _anyChange.Notify();
         return true;
     }
@@ -86,6 +106,13 @@ public sealed class InProcessProgressRegistry : IProgressRegistry
     }
 
     public bool IsDeleted(string sessionId) => _deleted.ContainsKey(sessionId) && !_sessions.ContainsKey(sessionId);
+
+    private long NextVersion()
+    {
+        var version = Interlocked.Increment(ref _version);
+        _lease?.Cover(version);
+        return version;
+    }
 
     private bool Drop(string sessionId)
     {

@@ -259,6 +259,14 @@ public static class ProgressApi
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         using var subscription = registry.SubscribeAll();
+
+        // An id above the current version was not sent by this process (nor, since versions continue above
+        // a crashed process's, by an earlier one): the client's state is unknown, so resync it as a fresh connection.
+        if (afterVersion > registry.Version)
+        {
+            afterVersion = -1;
+        }
+
         var retry = TimeSpan.FromMilliseconds(options.RetryMilliseconds);
         var deadline = time.GetTimestamp() + (long)(options.MaxLifetime.TotalSeconds * time.TimestampFrequency);
         var sent = new Dictionary<string, long>(StringComparer.Ordinal);
