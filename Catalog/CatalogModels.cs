@@ -50,6 +50,20 @@ public sealed record SessionFileResult(
     long DurationMs,
     long Seq = 0);
 
+/// <summary>
+/// A session's per-file results summed: files by outcome (failures at discovery, which are folders, apart),
+/// and what the committed files added to the counters, as <see cref="Jobs.FileTally"/> adds them live.
+/// </summary>
+public sealed record FileResultTotals(
+    int Committed,
+    int CommittedWithWarnings,
+    int Failed,
+    int FailedAtDiscovery,
+    int Metadata,
+    int Keywords,
+    int Scores,
+    int Warnings);
+
 /// <summary>Which per-file results to read: a state, text in the path, after a cursor, how many.</summary>
 public sealed record FileResultFilter(string? State, string? Text, long After, int? Limit);
 

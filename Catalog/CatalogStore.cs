@@ -46,6 +46,23 @@ public sealed class CatalogStore : IAsyncDisposable, ICounterMarks
             command.Transaction = transaction;
             command.CommandText = Schema;
             await command.ExecuteNonQueryAsync(ct);
+
+            // Catalogs made before the per-file counts: add their columns (NULL for the results already there).
+            await using var columns = connection.CreateCommand();
+            columns.Transaction = transaction;
+            columns.CommandText = "SELECT COUNT(*) FROM pragma_table_info('session_files') WHERE name = 'warnings'";
+            if (Convert.ToInt64(await columns.ExecuteScalarAsync(ct), CultureInfo.InvariantCulture) == 0)
+            {
+                await using var alter = connection.CreateCommand();
+                alter.Transaction = transaction;
+                alter.CommandText = """
+                    ALTER TABLE session_files ADD COLUMN metadata INTEGER;
+                    ALTER TABLE session_files ADD COLUMN keywords INTEGER;
+                    ALTER TABLE session_files ADD COLUMN score INTEGER;
+                    ALTER TABLE session_files ADD COLUMN warnings INTEGER;
+                    """;
+                await alter.ExecuteNonQueryAsync(ct);
+            }
         }, cancellationToken);
     }
 
@@ -178,10 +195,11 @@ public sealed class CatalogStore : IAsyncDisposable, ICounterMarks
         }, cancellationToken);
 
     /// <summary>
-    /// Upserts one file (when <paramref name="media"/> is given) and records its result,
-    /// in one transaction: the catalog and the session's results never disagree.
+    /// Upserts one file (when <paramref name="media"/> is given) and records its result with what it added
+    /// to the session's counters (<paramref name="tally"/>), in one transaction: the catalog and the
+    /// session's results never disagree, and a crashed session's counters can be rebuilt from the results.
     /// </summary>
-    public Task CommitFileAsync(string sessionId, long ord, MediaRecord? media, SessionFileResult result, CancellationToken cancellationToken) =>
+    public Task CommitFileAsync(string sessionId, long ord, MediaRecord? media, SessionFileResult result, FileTally tally, CancellationToken cancellationToken) =>
         WriteAsync(async (connection, transaction, ct) =>
         {
             if (media is not null)
@@ -191,9 +209,14 @@ public sealed class CatalogStore : IAsyncDisposable, ICounterMarks
 
             var command = Statement(transaction, """
                 UPDATE session_files SET state = $state, stage = $stage, reason = $reason, size = $size, duration_ms = $ms,
-                    done_seq = (SELECT COALESCE(MAX(done_seq), 0) + 1 FROM session_files WHERE session_id = $session)
+                    done_seq = (SELECT COALESCE(MAX(done_seq), 0) + 1 FROM session_files WHERE session_id = $session),
+                    metadata = $metadata, keywords = $keywords, score = $score, warnings = $warnings
                 WHERE session_id = $session AND ord = $ord
                 """);
+            command.Parameters.AddWithValue("$metadata", tally.Metadata ? 1 : 0);
+            command.Parameters.AddWithValue("$keywords", tally.Keywords);
+            command.Parameters.AddWithValue("$score", tally.Score ? 1 : 0);
+            command.Parameters.AddWithValue("$warnings", tally.Warnings);
             command.Parameters.AddWithValue("$session", sessionId);
             command.Parameters.AddWithValue("$ord", ord);
             command.Parameters.AddWithValue("$state", result.State);
@@ -239,25 +262,31 @@ public sealed class CatalogStore : IAsyncDisposable, ICounterMarks
         }
     }
 
-    /// <summary>How many results a session has in each state; failures at discovery (no file to process) also count under "discover".</summary>
-    public async Task<IReadOnlyDictionary<string, int>> CountFileStatesAsync(string sessionId, CancellationToken cancellationToken)
+    /// <summary>What a session's per-file results add up to: the counters a crashed run's snapshot lacks.</summary>
+    public async Task<FileResultTotals> SummarizeFileResultsAsync(string sessionId, CancellationToken cancellationToken)
     {
         await using var connection = await OpenReadAsync(cancellationToken);
         await using var command = connection.CreateCommand();
+
+        // Results from before the per-file counts were stored have NULLs there: a file with warnings counts one.
         command.CommandText = """
-            SELECT state, COUNT(*) FROM session_files WHERE session_id = $id AND state IS NOT NULL GROUP BY state
-            UNION ALL
-            SELECT 'discover', COUNT(*) FROM session_files WHERE session_id = $id AND state = 'failed' AND stage = 'discover'
+            SELECT
+                COALESCE(SUM(state = 'committed'), 0),
+                COALESCE(SUM(state = 'committed_with_warnings'), 0),
+                COALESCE(SUM(state = 'failed' AND IFNULL(stage, '') <> 'discover'), 0),
+                COALESCE(SUM(state = 'failed' AND stage = 'discover'), 0),
+                COALESCE(SUM(metadata), 0),
+                COALESCE(SUM(keywords), 0),
+                COALESCE(SUM(score), 0),
+                COALESCE(SUM(COALESCE(warnings, state = 'committed_with_warnings')), 0)
+            FROM session_files WHERE session_id = $id AND state IS NOT NULL
             """;
         command.Parameters.AddWithValue("$id", sessionId);
-        var counts = new Dictionary<string, int>(StringComparer.Ordinal);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            counts[reader.GetString(0)] = reader.GetInt32(1);
-        }
-
-        return counts;
+        await reader.ReadAsync(cancellationToken);
+        return new FileResultTotals(
+            reader.GetInt32(0), reader.GetInt32(1), reader.GetInt32(2), reader.GetInt32(3),
+            reader.GetInt32(4), reader.GetInt32(5), reader.GetInt32(6), reader.GetInt32(7));
     }
 
     public Task DeleteSessionAsync(string sessionId, CancellationToken cancellationToken) =>
@@ -265,8 +294,9 @@ public sealed class CatalogStore : IAsyncDisposable, ICounterMarks
         {
             await using var command = connection.CreateCommand();
             command.Transaction = transaction;
-            command.CommandText = "DELETE FROM session_files WHERE session_id = $id; DELETE FROM sessions WHERE id = $id;";
+            command.CommandText = "DELETE FROM session_files WHERE session_id = $id; DELETE FROM sessions WHERE id = $id; DELETE FROM marks WHERE name = $mark;";
             command.Parameters.AddWithValue("$id", sessionId);
+            command.Parameters.AddWithValue("$mark", SessionProgress.SeqMark(sessionId));
             await command.ExecuteNonQueryAsync(ct);
         }, cancellationToken);
 
@@ -618,6 +648,7 @@ public sealed class CatalogStore : IAsyncDisposable, ICounterMarks
             reason TEXT,
             duration_ms INTEGER,
             done_seq INTEGER,
+            metadata INTEGER, keywords INTEGER, score INTEGER, warnings INTEGER,
             PRIMARY KEY (session_id, ord)) WITHOUT ROWID;
         CREATE INDEX IF NOT EXISTS session_files_done ON session_files(session_id, done_seq);
         """ + MarksTable;

@@ -11,6 +11,10 @@ public sealed class SessionProgress
 {
     private const int RecentErrors = 10;
 
+    // A seq mark a block ahead: one catalog write per 2,048 changes of a session (a few hundred files).
+    private const long SeqBlock = 4096;
+
+    private readonly CounterLease? _seqLease;
     private IProgressRegistry? _registry;
     private readonly TimeProvider _time;
     private readonly Lock _gate = new();
@@ -19,9 +23,15 @@ public sealed class SessionProgress
     private ProgressSnapshot _current;
 
     /// <param name="registry">Where to publish; null builds snapshots without publishing them.</param>
-    public SessionProgress(ProgressSnapshot initial, IProgressRegistry? registry, TimeProvider time)
+    /// <param name="marks">
+    /// Where to keep the session's seq mark (<see cref="SeqMark"/>), so that a crashed run's recovered
+    /// snapshot can take a seq above every one this run published; null keeps none. Seqs up to
+    /// <paramref name="initial"/>'s must already be covered (saved with the snapshot, or by an earlier mark).
+    /// </param>
+    public SessionProgress(ProgressSnapshot initial, IProgressRegistry? registry, TimeProvider time, ICounterMarks? marks = null)
     {
         _registry = registry;
+        _seqLease = marks is null ? null : new CounterLease(marks, SeqMark(initial.SessionId), SeqBlock, initial.Seq);
         _time = time;
         _current = initial;
         _runStartTimestamp = time.GetTimestamp();
@@ -36,6 +46,16 @@ public sealed class SessionProgress
             _registry = null;
         }
     }
+
+    /// <summary>The name of a session's seq mark in <see cref="ICounterMarks"/>.</summary>
+    public static string SeqMark(string sessionId) => "seq:" + sessionId;
+
+    /// <summary>
+    /// The session's progress in percent: 100 only when every file is done, and for a finished session
+    /// with nothing to process. The one definition, live and after a crash.
+    /// </summary>
+    public static int PercentDone(int processed, int total, SessionStatus status) =>
+        total == 0 ? (status.IsTerminal() ? 100 : 0) : (int)Math.Min(100, processed * 100L / total);
 
     public ProgressSnapshot Current
     {
@@ -78,7 +98,7 @@ public sealed class SessionProgress
                 Seq = current.Seq + 1,
                 UpdatedAt = _time.GetUtcNow(),
             };
-            _registry?.Publish(_current);
+            Publish();
         }
     }
 
@@ -155,15 +175,25 @@ public sealed class SessionProgress
             {
                 Seq = _current.Seq + 1,
                 UpdatedAt = _time.GetUtcNow(),
-                Progress = total == 0 ? (next.Status.IsTerminal() ? 100 : 0) : (int)Math.Min(100, processed * 100L / total),
+                Progress = PercentDone(processed, total, next.Status),
                 FilesPerSecond = Math.Round(rate, 2),
                 EtaSeconds = rate > 0 && !next.Status.IsTerminal() ? Math.Round((total - processed) / rate, 1) : null,
             };
-            _registry?.Publish(_current);
+            Publish();
             return _current;
+        }
+    }
+
+    /// <summary>Publishes the current snapshot, its seq covered by the mark first. Under the lock.</summary>
+    private void Publish()
+    {
+        if (_registry is { } registry)
+        {
+            _seqLease?.Cover(_current.Seq);
+            registry.Publish(_current);
         }
     }
 }
 
-/// <summary>What one finished file adds to the session's counters.</summary>
+/// <summary>What one finished file adds to the session's counters (stored with its result, see CatalogStore.CommitFileAsync).</summary>
 public readonly record struct FileTally(bool Committed, bool Metadata, int Keywords, bool Score, int Warnings);
