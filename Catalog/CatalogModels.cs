@@ -50,6 +50,20 @@ public sealed record SessionFileResult(
     long DurationMs,
     long Seq = 0);
 
+/// <summary>
+/// A session's per-file results summed: files by outcome (failures at discovery, which are folders, apart),
+/// and what the committed files added to the counters, as <see cref="FileTally"/> adds them live.
+/// </summary>
+public sealed record FileResultTotals(
+    int Committed,
+    int CommittedWithWarnings,
+    int Failed,
+    int FailedAtDiscovery,
+    int Metadata,
+    int Keywords,
+    int Scores,
+    int Warnings);
+
 /// <summary>Which per-file results to read: a state, text in the path, after a cursor, how many.</summary>
 public sealed record FileResultFilter(string? State, string? Text, long After, int? Limit);
 
@@ -92,3 +106,6 @@ public sealed record DiscoveryResult(
     IReadOnlyList<DiscoveredFile> Files,
     IReadOnlyList<DiscoveredFile> Skipped,
     IReadOnlyList<DiscoveryProblem> Problems);
+
+/// <summary>What one finished file adds to the session's counters (stored with its result, see CatalogStore.CommitFileAsync).</summary>
+public readonly record struct FileTally(bool Committed, bool Metadata, int Keywords, bool Score, int Warnings);

@@ -10,7 +10,7 @@ namespace IngestLite.Catalog;
 /// The SQLite catalog: media rows, their keywords, sessions and per-file results.
 /// Writes go through one connection, one transaction per file; reads use pooled connections.
 /// </summary>
-public sealed class CatalogStore : IAsyncDisposable
+public sealed class CatalogStore : IAsyncDisposable, ICounterMarks
 {
     private const char ListSeparator = '\u001f';
 
@@ -44,6 +44,23 @@ public sealed class CatalogStore : IAsyncDisposable
             command.Transaction = transaction;
             command.CommandText = Schema;
             await command.ExecuteNonQueryAsync(ct);
+
+            // Catalogs made before the per-file counts: add their columns (NULL for the results already there).
+            await using var columns = connection.CreateCommand();
+            columns.Transaction = transaction;
+            columns.CommandText = "SELECT COUNT(*) FROM pragma_table_info('session_files') WHERE name = 'warnings'";
+            if (Convert.ToInt64(await columns.ExecuteScalarAsync(ct), CultureInfo.InvariantCulture) == 0)
+            {
+                await using var alter = connection.CreateCommand();
+                alter.Transaction = transaction;
+                alter.CommandText = """
+                    ALTER TABLE session_files ADD COLUMN metadata INTEGER;
+                    ALTER TABLE session_files ADD COLUMN keywords INTEGER;
+                    ALTER TABLE session_files ADD COLUMN score INTEGER;
+                    ALTER TABLE session_files ADD COLUMN warnings INTEGER;
+                    """;
+                await alter.ExecuteNonQueryAsync(ct);
+            }
         }, cancellationToken);
     }
 
@@ -176,10 +193,11 @@ public sealed class CatalogStore : IAsyncDisposable
         }, cancellationToken);
 
     /// <summary>
-    /// Upserts one file (when <paramref name="media"/> is given) and records its result,
-    /// in one transaction: the catalog and the session's results never disagree.
+    /// Upserts one file (when <paramref name="media"/> is given) and records its result with what it added
+    /// to the session's counters (<paramref name="tally"/>), in one transaction: the catalog and the
+    /// session's results never disagree, and a crashed session's counters can be rebuilt from the results.
     /// </summary>
-    public Task CommitFileAsync(string sessionId, long ord, MediaRecord? media, SessionFileResult result, CancellationToken cancellationToken) =>
+    public Task CommitFileAsync(string sessionId, long ord, MediaRecord? media, SessionFileResult result, FileTally tally, CancellationToken cancellationToken) =>
         WriteAsync(async (connection, transaction, ct) =>
         {
             if (media is not null)
@@ -189,9 +207,14 @@ public sealed class CatalogStore : IAsyncDisposable
 
             var command = Statement(transaction, """
                 UPDATE session_files SET state = $state, stage = $stage, reason = $reason, size = $size, duration_ms = $ms,
-                    done_seq = (SELECT COALESCE(MAX(done_seq), 0) + 1 FROM session_files WHERE session_id = $session)
+                    done_seq = (SELECT COALESCE(MAX(done_seq), 0) + 1 FROM session_files WHERE session_id = $session),
+                    metadata = $metadata, keywords = $keywords, score = $score, warnings = $warnings
                 WHERE session_id = $session AND ord = $ord
                 """);
+            command.Parameters.AddWithValue("$metadata", tally.Metadata ? 1 : 0);
+            command.Parameters.AddWithValue("$keywords", tally.Keywords);
+            command.Parameters.AddWithValue("$score", tally.Score ? 1 : 0);
+            command.Parameters.AddWithValue("$warnings", tally.Warnings);
             command.Parameters.AddWithValue("$session", sessionId);
             command.Parameters.AddWithValue("$ord", ord);
             command.Parameters.AddWithValue("$state", result.State);
@@ -237,25 +260,31 @@ public sealed class CatalogStore : IAsyncDisposable
         }
     }
 
-    /// <summary>How many results a session has in each state; failures at discovery (no file to process) also count under "discover".</summary>
-    public async Task<IReadOnlyDictionary<string, int>> CountFileStatesAsync(string sessionId, CancellationToken cancellationToken)
+    /// <summary>What a session's per-file results add up to: the counters a crashed run's snapshot lacks.</summary>
+    public async Task<FileResultTotals> SummarizeFileResultsAsync(string sessionId, CancellationToken cancellationToken)
     {
         await using var connection = await OpenReadAsync(cancellationToken);
         await using var command = connection.CreateCommand();
+
+        // Results from before the per-file counts were stored have NULLs there: a file with warnings counts one.
         command.CommandText = """
-            SELECT state, COUNT(*) FROM session_files WHERE session_id = $id AND state IS NOT NULL GROUP BY state
-            UNION ALL
-            SELECT 'discover', COUNT(*) FROM session_files WHERE session_id = $id AND state = 'failed' AND stage = 'discover'
+            SELECT
+                COALESCE(SUM(state = 'committed'), 0),
+                COALESCE(SUM(state = 'committed_with_warnings'), 0),
+                COALESCE(SUM(state = 'failed' AND IFNULL(stage, '') <> 'discover'), 0),
+                COALESCE(SUM(state = 'failed' AND stage = 'discover'), 0),
+                COALESCE(SUM(metadata), 0),
+                COALESCE(SUM(keywords), 0),
+                COALESCE(SUM(score), 0),
+                COALESCE(SUM(COALESCE(warnings, state = 'committed_with_warnings')), 0)
+            FROM session_files WHERE session_id = $id AND state IS NOT NULL
             """;
         command.Parameters.AddWithValue("$id", sessionId);
-        var counts = new Dictionary<string, int>(StringComparer.Ordinal);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            counts[reader.GetString(0)] = reader.GetInt32(1);
-        }
-
-        return counts;
+        await reader.ReadAsync(cancellationToken);
+        return new FileResultTotals(
+            reader.GetInt32(0), reader.GetInt32(1), reader.GetInt32(2), reader.GetInt32(3),
+            reader.GetInt32(4), reader.GetInt32(5), reader.GetInt32(6), reader.GetInt32(7));
     }
 
     public Task DeleteSessionAsync(string sessionId, CancellationToken cancellationToken) =>
@@ -263,10 +292,43 @@ public sealed class CatalogStore : IAsyncDisposable
         {
             await using var command = connection.CreateCommand();
             command.Transaction = transaction;
-            command.CommandText = "DELETE FROM session_files WHERE session_id = $id; DELETE FROM sessions WHERE id = $id;";
+            command.CommandText = "DELETE FROM session_files WHERE session_id = $id; DELETE FROM sessions WHERE id = $id; DELETE FROM marks WHERE name = $mark;";
             command.Parameters.AddWithValue("$id", sessionId);
+            command.Parameters.AddWithValue("$mark", ICounterMarks.SessionSeq(sessionId));
             await command.ExecuteNonQueryAsync(ct);
         }, cancellationToken);
+
+    /// <summary>
+    /// Reads a counter's mark (see <see cref="CounterLease"/>). Synchronous: the registry reads its version
+    /// mark when it is built, which can be before <see cref="InitializeAsync"/>, so the table is made here too.
+    /// </summary>
+    public long ReadMark(string name)
+    {
+        long value = 0;
+        WriteAsync(async (connection, transaction, ct) =>
+        {
+            await using var create = connection.CreateCommand();
+            create.Transaction = transaction;
+            create.CommandText = MarksTable;
+            await create.ExecuteNonQueryAsync(ct);
+            await using var read = connection.CreateCommand();
+            read.Transaction = transaction;
+            read.CommandText = "SELECT value FROM marks WHERE name = $name";
+            read.Parameters.AddWithValue("$name", name);
+            value = await read.ExecuteScalarAsync(ct) is long found ? found : 0;
+        }, CancellationToken.None).GetAwaiter().GetResult();
+        return value;
+    }
+
+    /// <summary>Raises a counter's mark, never lowers it; committed when it returns. Rare (once per block of values).</summary>
+    public void WriteMark(string name, long value) =>
+        WriteAsync(async (connection, transaction, ct) =>
+        {
+            var command = Statement(transaction, "INSERT INTO marks(name, value) VALUES($name, $value) ON CONFLICT(name) DO UPDATE SET value = max(value, excluded.value)");
+            command.Parameters.AddWithValue("$name", name);
+            command.Parameters.AddWithValue("$value", value);
+            await command.ExecuteNonQueryAsync(ct);
+        }, CancellationToken.None).GetAwaiter().GetResult();
 
     public async Task<MediaRecord?> GetMediaAsync(string path, CancellationToken cancellationToken)
     {
@@ -328,14 +390,6 @@ public sealed class CatalogStore : IAsyncDisposable
         }
 
         return counts;
-    }
-
-    public async Task<long> CountMediaAsync(CancellationToken cancellationToken)
-    {
-        await using var connection = await OpenReadAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT COUNT(*) FROM media";
-        return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
     }
 
     public async ValueTask DisposeAsync()
@@ -592,8 +646,15 @@ public sealed class CatalogStore : IAsyncDisposable
             reason TEXT,
             duration_ms INTEGER,
             done_seq INTEGER,
+            metadata INTEGER, keywords INTEGER, score INTEGER, warnings INTEGER,
             PRIMARY KEY (session_id, ord)) WITHOUT ROWID;
         CREATE INDEX IF NOT EXISTS session_files_done ON session_files(session_id, done_seq);
+        """ + MarksTable;
+
+    private const string MarksTable = """
+        CREATE TABLE IF NOT EXISTS marks (
+            name TEXT PRIMARY KEY,
+            value INTEGER NOT NULL) WITHOUT ROWID;
         """;
 }
 

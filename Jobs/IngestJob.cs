@@ -28,6 +28,8 @@ public sealed partial class IngestJob(
         var record = await catalog.GetSessionAsync(sessionId, cancellationToken);
         if (record is null)
         {
+            // Deleted before its job started: this was the run its cancel request waited for.
+            control.Reset(sessionId);
             LogSessionGone(logger, sessionId);
             return;
         }
@@ -40,7 +42,7 @@ public sealed partial class IngestJob(
         }
 
         var parameters = JsonSerializer.Deserialize<IngestParameters>(record.ParametersJson, ProgressWire.Options)!;
-        var progress = new SessionProgress(snapshot, registry, time);
+        var progress = new SessionProgress(snapshot, registry, time, catalog);
         using var run = control.Begin(sessionId, progress, cancellationToken);
         SessionStatus final;
         string? message = null;
@@ -123,7 +125,7 @@ public sealed partial class IngestJob(
     {
         try
         {
-            await catalog.CommitFileAsync(sessionId, ord, outcome.Media, outcome.Result, cancellationToken);
+            await catalog.CommitFileAsync(sessionId, ord, outcome.Media, outcome.Result, outcome.Tally, cancellationToken);
             return outcome;
         }
         catch (SqliteException ex) when (CatalogUnavailableException.IsCatalogWide(ex))
@@ -134,7 +136,7 @@ public sealed partial class IngestJob(
         {
             // This file's row was refused; record the failure and carry on with the others.
             var failed = processor.Failed(outcome.Result.Path, "commit", ex.Message, outcome.Result.Size, time.GetTimestamp());
-            await catalog.CommitFileAsync(sessionId, ord, null, failed.Result, cancellationToken);
+            await catalog.CommitFileAsync(sessionId, ord, null, failed.Result, failed.Tally, cancellationToken);
             return failed;
         }
     }

@@ -176,13 +176,18 @@ public sealed partial class IngestSessions(
     /// <summary>Cancels the session if it runs, and forgets it (memory and catalog history).</summary>
     public async Task<bool> DeleteAsync(string sessionId, CancellationToken cancellationToken)
     {
-        var known = registry.Get(sessionId) is not null || await catalog.GetSessionAsync(sessionId, cancellationToken) is not null;
-        if (!known)
+        var snapshot = await FindAsync(sessionId, cancellationToken);
+        if (snapshot is null)
         {
             return false;
         }
 
-        control.Cancel(sessionId);
+        // Only a session whose job may still run needs stopping (a request is cleared when its run ends).
+        if (!snapshot.Status.IsTerminal())
+        {
+            control.Delete(sessionId);
+        }
+
         await catalog.DeleteSessionAsync(sessionId, cancellationToken);
         registry.Remove(sessionId);
         return true;

@@ -25,7 +25,8 @@ public static class JobsServiceCollectionExtensions
         services.AddSingleton(provider => new CatalogStore(
             provider.GetRequiredService<IOptions<IngestOptions>>().Value.CatalogPath, provider.GetRequiredService<TimeProvider>()));
         services.AddSingleton<ISessionArchive, CatalogSessionArchive>();
-        services.AddSingleton<IProgressRegistry, InProcessProgressRegistry>();
+        services.AddSingleton<ICounterMarks>(provider => provider.GetRequiredService<CatalogStore>());
+        services.AddSingleton<IProgressRegistry>(provider => new InProcessProgressRegistry(provider.GetRequiredService<ICounterMarks>()));
         services.AddSingleton<SessionControl>();
         services.AddSingleton<FileProcessor>();
         services.TryAddSingleton<IFileGate, OpenFileGate>();

@@ -9,6 +9,7 @@ namespace IngestLite.Jobs;
 public sealed class SessionControl
 {
     private readonly ConcurrentDictionary<string, RunScope> _running = new(StringComparer.Ordinal);
+    // Session id -> also deleted (its run must stop publishing, not only stop).
     private readonly ConcurrentDictionary<string, bool> _cancelRequested = new(StringComparer.Ordinal);
 
     public bool IsRunning(string sessionId) => _running.ContainsKey(sessionId);
@@ -18,9 +19,9 @@ public sealed class SessionControl
     {
         var scope = new RunScope(this, sessionId, progress, CancellationTokenSource.CreateLinkedTokenSource(jobToken));
         _running[sessionId] = scope;
-        if (_cancelRequested.ContainsKey(sessionId))
+        if (_cancelRequested.TryGetValue(sessionId, out var deleted))
         {
-            scope.Cancel();
+            scope.Stop(deleted);
         }
 
         return scope;
@@ -29,13 +30,24 @@ public sealed class SessionControl
     /// <summary>The runs in progress, for the watchdog.</summary>
     public IReadOnlyCollection<RunScope> Running => [.. _running.Values];
 
-    /// <summary>Asks a session to stop; works before its job has started too.</summary>
-    public void Cancel(string sessionId)
+    /// <summary>
+    /// Asks a session to stop; works before its job has started too. The request is kept until that run
+    /// ends (<see cref="RunScope.Dispose"/>), so ask only for a session whose job is still to come or running.
+    /// </summary>
+    public void Cancel(string sessionId) => Request(sessionId, deleted: false);
+
+    /// <summary>
+    /// Stops a session that is being deleted: like <see cref="Cancel"/>, and its run publishes nothing
+    /// more (its final report would otherwise bring the deleted session back into the registry).
+    /// </summary>
+    public void Delete(string sessionId) => Request(sessionId, deleted: true);
+
+    private void Request(string sessionId, bool deleted)
     {
-        _cancelRequested[sessionId] = true;
+        _cancelRequested.AddOrUpdate(sessionId, deleted, (_, before) => before || deleted);
         if (_running.TryGetValue(sessionId, out var scope))
         {
-            scope.Cancel();
+            scope.Stop(deleted);
         }
     }
 
@@ -51,7 +63,17 @@ public sealed class SessionControl
 
         public SessionProgress Progress => progress;
 
-        public void Cancel()
+        public void Stop(bool deleted)
+        {
+            if (deleted)
+            {
+                progress.Detach();
+            }
+
+            Cancel();
+        }
+
+        private void Cancel()
         {
             try
             {
@@ -62,9 +84,11 @@ public sealed class SessionControl
             }
         }
 
+        /// <summary>Ends the run: its cancel request, if any, has been honoured and is forgotten.</summary>
         public void Dispose()
         {
             owner._running.TryRemove(new KeyValuePair<string, RunScope>(sessionId, this));
+            owner._cancelRequested.TryRemove(sessionId, out _);
             source.Dispose();
         }
     }

@@ -27,29 +27,38 @@ public sealed partial class SessionLifecycle(
         foreach (var stale in await catalog.ListSessionsAsync(int.MaxValue, runningOnly: true, cancellationToken))
         {
             var snapshot = stale.Snapshot;
-            var counts = await catalog.CountFileStatesAsync(stale.Id, cancellationToken);
-            var failed = counts.GetValueOrDefault(FileStates.Failed);
-            var warned = counts.GetValueOrDefault(FileStates.CommittedWithWarnings);
-            var committed = counts.GetValueOrDefault(FileStates.Committed) + warned;
-            var processed = committed + failed - counts.GetValueOrDefault("discover");
+
+            // The snapshot was saved when the run started: every counter comes from the per-file results, as
+            // SessionProgress counts them live. Its seq goes above every seq ever sent: the run covered each one
+            // it published with the session's seq mark before publishing it, and every other (creation, resume,
+            // an earlier recovery) was saved with the snapshot before it was published.
+            var totals = await catalog.SummarizeFileResultsAsync(stale.Id, cancellationToken);
+            var processed = totals.Committed + totals.CommittedWithWarnings + totals.Failed;
+            var seq = Math.Max(snapshot.Seq, catalog.ReadMark(ICounterMarks.SessionSeq(stale.Id))) + 1;
             var interrupted = snapshot with
             {
                 Status = SessionStatus.Interrupted,
                 EndTime = now,
                 UpdatedAt = now,
-                Seq = snapshot.Seq + 1,
+                Seq = seq,
                 ProcessedFiles = processed,
-                Progress = snapshot.TotalFiles == 0 ? 0 : (int)(processed * 100L / snapshot.TotalFiles),
+                Progress = SessionProgress.PercentDone(processed, snapshot.TotalFiles, SessionStatus.Interrupted),
                 CurrentStage = null,
+                CurrentFileBytes = null,
+                CurrentFileSize = null,
                 FilesPerSecond = 0,
                 EtaSeconds = null,
+                Stalled = false,
                 Message = "the app stopped while this session was running; resume it to finish",
                 Stats = snapshot.Stats with
                 {
                     ProcessedFiles = processed,
-                    CommittedFiles = committed,
-                    Errors = failed,
-                    Warnings = warned,
+                    CommittedFiles = totals.Committed + totals.CommittedWithWarnings,
+                    Errors = totals.Failed + totals.FailedAtDiscovery,
+                    Warnings = totals.Warnings,
+                    MetadataExtracted = totals.Metadata,
+                    KeywordsAdded = totals.Keywords,
+                    ScoresImported = totals.Scores,
                 },
             };
             await catalog.SaveSnapshotAsync(interrupted, cancellationToken);
@@ -79,7 +88,7 @@ public sealed partial class SessionLifecycle(
                 var now = time.GetUtcNow();
                 foreach (var update in registry.All())
                 {
-                    if (IsExpired(update.Snapshot, now) && registry.Remove(update.Snapshot.SessionId))
+                    if (IsExpired(update.Snapshot, now) && registry.Forget(update.Snapshot.SessionId))
                     {
                         LogDropped(logger, update.Snapshot.SessionId);
                     }

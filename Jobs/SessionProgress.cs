@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using IngestLite.Catalog;
 using IngestLite.Progress;
 
 namespace IngestLite.Jobs;
@@ -11,7 +12,11 @@ public sealed class SessionProgress
 {
     private const int RecentErrors = 10;
 
-    private readonly IProgressRegistry? _registry;
+    // A seq mark a block ahead: one catalog write per 2,048 changes of a session (a few hundred files).
+    private const long SeqBlock = 4096;
+
+    private readonly CounterLease? _seqLease;
+    private IProgressRegistry? _registry;
     private readonly TimeProvider _time;
     private readonly Lock _gate = new();
     private readonly long _runStartTimestamp;
@@ -19,14 +24,36 @@ public sealed class SessionProgress
     private ProgressSnapshot _current;
 
     /// <param name="registry">Where to publish; null builds snapshots without publishing them.</param>
-    public SessionProgress(ProgressSnapshot initial, IProgressRegistry? registry, TimeProvider time)
+    /// <param name="marks">
+    /// Where to keep the session's seq mark (<see cref="ICounterMarks.SessionSeq"/>), so that a crashed run's recovered
+    /// snapshot can take a seq above every one this run published; null keeps none. Seqs up to
+    /// <paramref name="initial"/>'s must already be covered (saved with the snapshot, or by an earlier mark).
+    /// </param>
+    public SessionProgress(ProgressSnapshot initial, IProgressRegistry? registry, TimeProvider time, ICounterMarks? marks = null)
     {
         _registry = registry;
+        _seqLease = marks is null ? null : new CounterLease(marks, ICounterMarks.SessionSeq(initial.SessionId), SeqBlock, initial.Seq);
         _time = time;
         _current = initial;
         _runStartTimestamp = time.GetTimestamp();
         _processedAtRunStart = initial.ProcessedFiles;
     }
+
+    /// <summary>Stops publishing: the session was deleted, and no later report of its run may bring it back.</summary>
+    public void Detach()
+    {
+        lock (_gate)
+        {
+            _registry = null;
+        }
+    }
+
+    /// <summary>
+    /// The session's progress in percent: 100 only when every file is done, and for a finished session
+    /// with nothing to process. The one definition, live and after a crash.
+    /// </summary>
+    public static int PercentDone(int processed, int total, SessionStatus status) =>
+        total == 0 ? (status.IsTerminal() ? 100 : 0) : (int)Math.Min(100, processed * 100L / total);
 
     public ProgressSnapshot Current
     {
@@ -44,13 +71,20 @@ public sealed class SessionProgress
 
     /// <summary>
     /// The hot report call (several per file): one snapshot copy, no delegate. Counters, rate and ETA
-    /// only move when a file finishes, so they are carried over as they are.
+    /// only move when a file finishes, so they are carried over as they are. Ignored once the session has ended.
     /// </summary>
     public void SetStage(string file, string stage, long? bytes = null, long? size = null)
     {
         lock (_gate)
         {
             var current = _current;
+
+            // Abandoned work (a timed-out or cancelled file) may still report after the end: the final state stays final.
+            if (current.Status.IsTerminal())
+            {
+                return;
+            }
+
             _current = current with
             {
                 CurrentFile = file,
@@ -62,7 +96,7 @@ public sealed class SessionProgress
                 Seq = current.Seq + 1,
                 UpdatedAt = _time.GetUtcNow(),
             };
-            _registry?.Publish(_current);
+            Publish();
         }
     }
 
@@ -139,15 +173,23 @@ public sealed class SessionProgress
             {
                 Seq = _current.Seq + 1,
                 UpdatedAt = _time.GetUtcNow(),
-                Progress = total == 0 ? (next.Status.IsTerminal() ? 100 : 0) : (int)Math.Min(100, processed * 100L / total),
+                Progress = PercentDone(processed, total, next.Status),
                 FilesPerSecond = Math.Round(rate, 2),
                 EtaSeconds = rate > 0 && !next.Status.IsTerminal() ? Math.Round((total - processed) / rate, 1) : null,
             };
-            _registry?.Publish(_current);
+            Publish();
             return _current;
+        }
+    }
+
+    /// <summary>Publishes the current snapshot, its seq covered by the mark first. Under the lock.</summary>
+    private void Publish()
+    {
+        if (_registry is { } registry)
+        {
+            _seqLease?.Cover(_current.Seq);
+            registry.Publish(_current);
         }
     }
 }
 
-/// <summary>What one finished file adds to the session's counters.</summary>
-public readonly record struct FileTally(bool Committed, bool Metadata, int Keywords, bool Score, int Warnings);

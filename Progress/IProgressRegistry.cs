@@ -16,8 +16,20 @@ public interface IProgressRegistry
     /// <summary>Every session held in memory, newest first.</summary>
     IReadOnlyList<ProgressUpdate> All();
 
-    /// <summary>Forgets a session; its subscribers see the end of their stream.</summary>
+    /// <summary>
+    /// A session was deleted: it leaves memory, its subscribers see the end of their stream, and the
+    /// multiplexed streams that sent it announce <c>removed</c>. Publishing the id again starts afresh.
+    /// </summary>
     bool Remove(string sessionId);
+
+    /// <summary>
+    /// Drops a finished session from memory only (retention): its history stays in the catalog, so the
+    /// multiplexed streams say nothing; its own subscribers see the end of their stream.
+    /// </summary>
+    bool Forget(string sessionId);
+
+    /// <summary>True when the session left memory through <see cref="Remove"/> (not <see cref="Forget"/>) and was not published since.</summary>
+    bool IsDeleted(string sessionId);
 
     /// <summary>Registry-wide change counter; every publish gets the next value.</summary>
     long Version { get; }

@@ -9,11 +9,34 @@ namespace IngestLite.Progress;
 public sealed class InProcessProgressRegistry : IProgressRegistry
 {
     private readonly ConcurrentDictionary<string, Entry> _sessions = new(StringComparer.Ordinal);
+
+    // Ids deleted (not merely forgotten): one small entry per DELETE, a rare user action.
+    private readonly ConcurrentDictionary<string, byte> _deleted = new(StringComparer.Ordinal);
     private readonly ChangeSignal _anyChange = new();
     private Entry? _recent;
     private long _version;
     private long _milestones;
     private int _subscribers;
+
+    /// <summary>The name of the registry's version mark in <see cref="ICounterMarks"/>.</summary>
+    public const string VersionMark = "registry_version";
+
+    // Versions are event ids of the multiplexed stream: a mark a block ahead keeps them above a crashed process's.
+    private const long VersionBlock = 1 << 20;
+
+    private readonly CounterLease? _lease;
+
+    /// <summary>A registry whose versions start at 0 (tests, benchmarks).</summary>
+    public InProcessProgressRegistry()
+    {
+    }
+
+    /// <summary>A registry whose versions continue above every version a previous process used.</summary>
+    public InProcessProgressRegistry(ICounterMarks marks)
+    {
+        _version = marks.ReadMark(VersionMark);
+        _lease = new CounterLease(marks, VersionMark, VersionBlock, _version);
+    }
 
     public long Version => Interlocked.Read(ref _version);
 
@@ -49,7 +72,7 @@ public sealed class InProcessProgressRegistry : IProgressRegistry
                 milestone = entry.Latest is not { } previous
                     || previous.Snapshot.ProcessedFiles != snapshot.ProcessedFiles
                     || previous.Snapshot.Status != snapshot.Status;
-                entry.Latest = new ProgressUpdate(snapshot, Interlocked.Increment(ref _version));
+                entry.Latest = new ProgressUpdate(snapshot, NextVersion());
                 break;
             }
         }
@@ -74,6 +97,37 @@ public sealed class InProcessProgressRegistry : IProgressRegistry
 
     public bool Remove(string sessionId)
     {
+        // Marked before it leaves, so a stream that finds it gone knows it was deleted.
+        _deleted[sessionId] = 0;
+        if (!Drop(sessionId))
+        {
+            _deleted.TryRemove(sessionId, out _);
+            return false;
+        }
+
+        NextVersion();
+        _anyChange.Notify();
+        return true;
+    }
+
+    public bool Forget(string sessionId)
+    {
+        // Nothing the multiplexed streams show changes, so the version stays and they are not woken.
+        _deleted.TryRemove(sessionId, out _);
+        return Drop(sessionId);
+    }
+
+    public bool IsDeleted(string sessionId) => _deleted.ContainsKey(sessionId) && !_sessions.ContainsKey(sessionId);
+
+    private long NextVersion()
+    {
+        var version = Interlocked.Increment(ref _version);
+        _lease?.Cover(version);
+        return version;
+    }
+
+    private bool Drop(string sessionId)
+    {
         if (!_sessions.TryRemove(sessionId, out var entry))
         {
             return false;
@@ -84,9 +138,7 @@ public sealed class InProcessProgressRegistry : IProgressRegistry
             entry.Removed = true;
         }
 
-        Interlocked.Increment(ref _version);
         entry.Signal.Notify();
-        _anyChange.Notify();
         return true;
     }
 

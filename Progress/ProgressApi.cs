@@ -246,7 +246,8 @@ public static class ProgressApi
 
     /// <summary>
     /// Every session's changes on one connection. Event ids are registry versions, so a reconnect
-    /// with Last-Event-ID gets exactly the sessions that changed since.
+    /// with Last-Event-ID gets exactly the sessions that changed since. <c>removed</c> is sent for a
+    /// deleted session only, not for one dropped from memory by retention.
     /// </summary>
     private static async IAsyncEnumerable<SseItem<byte[]>> AllEvents(
         IProgressRegistry registry,
@@ -257,6 +258,14 @@ public static class ProgressApi
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         using var subscription = registry.SubscribeAll();
+
+        // An id above the current version was not sent by this process (nor, since versions continue above
+        // a crashed process's, by an earlier one): the client's state is unknown, so resync it as a fresh connection.
+        if (afterVersion > registry.Version)
+        {
+            afterVersion = -1;
+        }
+
         var retry = TimeSpan.FromMilliseconds(options.RetryMilliseconds);
         var deadline = time.GetTimestamp() + (long)(options.MaxLifetime.TotalSeconds * time.TimestampFrequency);
         var sent = new Dictionary<string, long>(StringComparer.Ordinal);
@@ -338,6 +347,13 @@ public static class ProgressApi
             foreach (var gone in sent.Keys.Where(id => !live.Contains(id)).ToList())
             {
                 sent.Remove(gone);
+
+                // Only a deletion removes the page's row; a session retention forgot is still in the history.
+                if (!registry.IsDeleted(gone))
+                {
+                    continue;
+                }
+
                 yield return ProgressWire.Removed(gone, observed);
             }
         }

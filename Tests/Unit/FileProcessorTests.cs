@@ -160,6 +160,10 @@ public sealed class FileProcessorTests
 
         public bool Remove(string sessionId) => false;
 
+        public bool Forget(string sessionId) => false;
+
+        public bool IsDeleted(string sessionId) => false;
+
         public ISessionSubscription? Subscribe(string sessionId) => null;
 
         public IRegistrySubscription SubscribeAll() => throw new NotSupportedException();

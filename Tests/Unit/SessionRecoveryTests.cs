@@ -1,0 +1,115 @@
+using IngestLite.Catalog;
+using IngestLite.Jobs;
+using IngestLite.Progress;
+using IngestLite.Tests.Support;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+
+namespace IngestLite.Tests.Unit;
+
+/// <summary>
+/// Crash recovery (SessionLifecycle start-up) on a real catalog: the counters of a session left running
+/// must mean what they meant live.
+/// </summary>
+public sealed class SessionRecoveryTests
+{
+    private static readonly DateTimeOffset Start = DateTimeOffset.Parse("2026-01-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture);
+
+    private TempDirectory _dir = null!;
+    private CatalogStore _catalog = null!;
+    private FakeTimeProvider _time = null!;
+    private IOptions<IngestOptions> _options = null!;
+
+    [SetUp]
+    public async Task SetUp()
+    {
+        _dir = new TempDirectory();
+        _time = new FakeTimeProvider(Start);
+        _options = Options.Create(new IngestOptions { MediaRoot = _dir.Combine("media"), CatalogPath = _dir.Combine("catalog.db") });
+        _catalog = new CatalogStore(_options.Value.CatalogPath, _time);
+        await _catalog.InitializeAsync(CancellationToken.None);
+    }
+
+    [TearDown]
+    public async Task TearDown()
+    {
+        await _catalog.DisposeAsync();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        _dir.Dispose();
+    }
+
+    [Test]
+    public async Task A_recovered_session_with_no_files_to_process_reads_100_percent_as_it_would_live()
+    {
+        // Only a folder that could not be listed: nothing to process, one error.
+        var live = new SessionProgress(Snapshot("s0", totalFiles: 0), null, _time);
+        live.AddError(new FileError("locked", "discover", "permission denied", Start));
+        var started = live.SetStatusAndGet(SessionStatus.Processing);
+        await _catalog.CreateSessionAsync(Record(started), new DiscoveryResult([], [], [new DiscoveryProblem("locked", "permission denied")]), CancellationToken.None);
+
+        var recovered = await RecoverAsync("s0");
+
+        var liveEnd = live.Finish(SessionStatus.Interrupted);
+        Assert.That(recovered.Progress, Is.EqualTo(liveEnd.Progress), "progress of a finished session with no files");
+        Assert.That(recovered.Stats.Errors, Is.EqualTo(liveEnd.Stats.Errors), "errors");
+        Assert.That(recovered.ProcessedFiles, Is.EqualTo(liveEnd.ProcessedFiles), "processed files");
+    }
+
+    [Test]
+    public async Task Recovered_counters_mean_what_they_meant_live()
+    {
+        var files = new List<DiscoveredFile>
+        {
+            new("a.png", 10, Start), new("b.png", 10, Start), new("c.png", 10, Start), new("d.png", 10, Start),
+        };
+        var live = new SessionProgress(Snapshot("s1", totalFiles: files.Count), null, _time);
+        var started = live.SetStatusAndGet(SessionStatus.Processing);
+        await _catalog.CreateSessionAsync(Record(started), new DiscoveryResult(files, [], []), CancellationToken.None);
+
+        // What three files added live: one with two warnings, one clean with a score, one failed; the last never ran.
+        var outcomes = new (string State, FileTally Tally, FileError? Error)[]
+        {
+            (FileStates.CommittedWithWarnings, new FileTally(true, true, 3, false, 2), null),
+            (FileStates.Committed, new FileTally(true, true, 5, true, 0), null),
+            (FileStates.Failed, new FileTally(false, false, 0, false, 0), new FileError("c.png", "hash", "unreadable", Start)),
+        };
+        for (var i = 0; i < outcomes.Length; i++)
+        {
+            var (state, tally, error) = outcomes[i];
+            await _catalog.CommitFileAsync("s1", i + 1, null, new SessionFileResult(files[i].Path, state, "commit", null, 10, 1), tally, CancellationToken.None);
+            live.FileFinished(tally, error);
+        }
+
+        // As saved before the crash: only the snapshot from the start of the run.
+        var recovered = await RecoverAsync("s1");
+
+        var liveEnd = live.Finish(SessionStatus.Interrupted);
+        Assert.Multiple(() =>
+        {
+            Assert.That(recovered.Stats.Warnings, Is.EqualTo(liveEnd.Stats.Warnings), "warnings count warning messages, as live");
+            Assert.That(recovered.Stats with { Warnings = 0 }, Is.EqualTo(liveEnd.Stats with { Warnings = 0 }), "every other counter");
+            Assert.That(recovered.ProcessedFiles, Is.EqualTo(liveEnd.ProcessedFiles), "processed files");
+            Assert.That(recovered.Progress, Is.EqualTo(liveEnd.Progress), "progress");
+        });
+    }
+
+    private async Task<ProgressSnapshot> RecoverAsync(string id)
+    {
+        var registry = new InProcessProgressRegistry();
+        var lifecycle = new SessionLifecycle(_catalog, registry, _options, _time, NullLogger<SessionLifecycle>.Instance);
+        await lifecycle.StartAsync(CancellationToken.None);
+        await lifecycle.StopAsync(CancellationToken.None);
+        var snapshot = registry.Get(id)?.Snapshot;
+        Assert.That(snapshot, Is.Not.Null, "the recovered session is reloaded into memory");
+        Assert.That(snapshot!.Status, Is.EqualTo(SessionStatus.Interrupted));
+        return snapshot;
+    }
+
+    private static ProgressSnapshot Snapshot(string id, int totalFiles) =>
+        new(id, SessionStatus.Starting, 0, totalFiles, null, null, 0, Start, null,
+            SessionStats.Empty with { TotalFiles = totalFiles, TotalDiscovered = totalFiles }, [], [], 0, Start, 0, null);
+
+    private static SessionRecord Record(ProgressSnapshot snapshot) =>
+        new(snapshot.SessionId, "{}", snapshot.Status.ToWire(), snapshot.StartTime, ProgressWire.ToText(snapshot), null);
+}
