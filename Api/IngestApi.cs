@@ -109,7 +109,7 @@ public static class IngestApi
     }
 
     private static async Task<Results<Ok<DirectoryListing>, ValidationProblem>> DirectoriesAsync(
-        MediaRoot root, CatalogStore catalog, CancellationToken cancellationToken, string? path = null)
+        MediaRoot root, IMediaCatalog catalog, CancellationToken cancellationToken, string? path = null)
     {
         if (!root.TryResolve(path, out var full, out var reason))
         {
@@ -166,7 +166,7 @@ public static class IngestApi
     }
 
     private static async Task<Results<ContentHttpResult, ProblemHttpResult>> ReportAsync(
-        string sessionId, IngestSessions sessions, CatalogStore catalog, CancellationToken cancellationToken)
+        string sessionId, IngestSessions sessions, ISessionStore catalog, CancellationToken cancellationToken)
     {
         var snapshot = await sessions.FindAsync(sessionId, cancellationToken);
         if (snapshot is null)

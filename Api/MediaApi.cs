@@ -16,7 +16,7 @@ public static class MediaApi
     }
 
     private static async Task<Results<Ok<MediaSearch>, ValidationProblem>> SearchAsync(
-        CatalogStore catalog, CancellationToken cancellationToken, string? q = null, int limit = 100)
+        IMediaCatalog catalog, CancellationToken cancellationToken, string? q = null, int limit = 100)
     {
         if (limit is < 1 or > 1000)
         {

@@ -25,7 +25,7 @@ public static class SessionFilesApi
     }
 
     private static async Task<Results<Ok<FilePage>, ValidationProblem, ProblemHttpResult>> FilesAsync(
-        string sessionId, IngestSessions sessions, CatalogStore catalog, CancellationToken cancellationToken,
+        string sessionId, IngestSessions sessions, ISessionStore catalog, CancellationToken cancellationToken,
         string? state = null, string? q = null, string? cursor = null, int limit = 100)
     {
         if (Validate(state, q, cursor, out var after) is { } invalid)
@@ -51,7 +51,7 @@ public static class SessionFilesApi
     }
 
     private static async Task<Results<PushStreamHttpResult, ValidationProblem, ProblemHttpResult>> CsvAsync(
-        string sessionId, IngestSessions sessions, CatalogStore catalog, CancellationToken cancellationToken,
+        string sessionId, IngestSessions sessions, ISessionStore catalog, CancellationToken cancellationToken,
         string? state = null, string? q = null)
     {
         if (Validate(state, q, null, out _) is { } invalid)

@@ -181,7 +181,7 @@ public static class Throughput
     /// </summary>
     private static void StartLevel(AppHost app)
     {
-        using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={app.Services.GetRequiredService<IngestLite.Catalog.CatalogStore>().FilePath}"))
+        using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={app.Services.GetRequiredService<IngestLite.Catalog.CatalogDatabase>().FilePath}"))
         {
             connection.Open();
             using var checkpoint = connection.CreateCommand();

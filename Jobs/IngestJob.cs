@@ -2,7 +2,6 @@ using System.Text.Json;
 using Hangfire;
 using IngestLite.Catalog;
 using IngestLite.Progress;
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
 
 namespace IngestLite.Jobs;
@@ -12,7 +11,8 @@ namespace IngestLite.Jobs;
 /// reports through <see cref="SessionProgress"/>. One bad file never stops the run.
 /// </summary>
 public sealed partial class IngestJob(
-    CatalogStore catalog,
+    ISessionStore catalog,
+    ICounterMarks marks,
     IProgressRegistry registry,
     FileProcessor processor,
     SessionControl control,
@@ -42,7 +42,7 @@ public sealed partial class IngestJob(
         }
 
         var parameters = JsonSerializer.Deserialize<IngestParameters>(record.ParametersJson, ProgressWire.Options)!;
-        var progress = new SessionProgress(snapshot, registry, time, catalog);
+        var progress = new SessionProgress(snapshot, registry, time, marks);
         using var run = control.Begin(sessionId, progress, cancellationToken);
         SessionStatus final;
         string? message = null;
@@ -88,7 +88,7 @@ public sealed partial class IngestJob(
         {
             await catalog.SaveSnapshotAsync(last, CancellationToken.None);
         }
-        catch (SqliteException ex)
+        catch (CatalogException ex)
         {
             LogSaveFailed(logger, sessionId, ex);
         }
@@ -128,11 +128,7 @@ public sealed partial class IngestJob(
             await catalog.CommitFileAsync(sessionId, ord, outcome.Media, outcome.Result, outcome.Tally, cancellationToken);
             return outcome;
         }
-        catch (SqliteException ex) when (CatalogUnavailableException.IsCatalogWide(ex))
-        {
-            throw new CatalogUnavailableException($"catalog unavailable: {ex.Message}", ex);
-        }
-        catch (SqliteException ex)
+        catch (CatalogRejectedException ex)
         {
             // This file's row was refused; record the failure and carry on with the others.
             var failed = processor.Failed(outcome.Result.Path, "commit", ex.Message, outcome.Result.Size, time.GetTimestamp());
@@ -162,12 +158,4 @@ public sealed partial class IngestJob(
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Session {SessionId}: the final state could not be saved")]
     private static partial void LogSaveFailed(ILogger logger, string sessionId, Exception exception);
-}
-
-/// <summary>The catalog as a whole cannot be written (read-only, locked, full): the run stops with one clear error.</summary>
-public sealed class CatalogUnavailableException(string message, Exception inner) : Exception(message, inner)
-{
-    public static bool IsCatalogWide(SqliteException ex) => ex.SqliteErrorCode is
-        5 /* BUSY */ or 6 /* LOCKED */ or 8 /* READONLY */ or 10 /* IOERR */ or 11 /* CORRUPT */ or
-        13 /* FULL */ or 14 /* CANTOPEN */ or 26 /* NOTADB */;
 }

@@ -16,7 +16,8 @@ public sealed record StartedSession(string SessionId, int TotalFiles, int TotalD
 /// records the session in the catalog, publishes its first snapshot and enqueues the job.
 /// </summary>
 public sealed partial class IngestSessions(
-    CatalogStore catalog,
+    ISessionStore catalog,
+    IMediaCatalog media,
     IProgressRegistry registry,
     IBackgroundJobClient jobs,
     MediaRoot root,
@@ -34,7 +35,7 @@ public sealed partial class IngestSessions(
 
         var discovery = await Task.Run(() =>
         {
-            using var known = parameters.SkipExisting ? catalog.OpenKnownFiles() : null;
+            using var known = parameters.SkipExisting ? media.OpenKnownFiles() : null;
             return FileDiscovery.Discover(root, directories, pattern, parameters.Recursive, parameters.MaxFiles,
                 file => known?.IsUnchanged(file) ?? false, cancellationToken);
         }, cancellationToken);

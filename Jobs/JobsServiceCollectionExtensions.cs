@@ -22,10 +22,12 @@ public static class JobsServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<IngestOptions>, IngestOptionsValidator>();
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<MediaRoot>();
-        services.AddSingleton(provider => new CatalogStore(
-            provider.GetRequiredService<IOptions<IngestOptions>>().Value.CatalogPath, provider.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(provider => new CatalogDatabase(provider.GetRequiredService<IOptions<IngestOptions>>().Value.CatalogPath));
+        services.AddSingleton<ICounterMarks>(provider => provider.GetRequiredService<CatalogDatabase>());
+        services.AddSingleton<MediaCatalog>();
+        services.AddSingleton<IMediaCatalog>(provider => provider.GetRequiredService<MediaCatalog>());
+        services.AddSingleton<ISessionStore, SessionStore>();
         services.AddSingleton<ISessionArchive, CatalogSessionArchive>();
-        services.AddSingleton<ICounterMarks>(provider => provider.GetRequiredService<CatalogStore>());
         services.AddSingleton<IProgressRegistry>(provider => new InProcessProgressRegistry(provider.GetRequiredService<ICounterMarks>()));
         services.AddSingleton<SessionControl>();
         services.AddSingleton<FileProcessor>();

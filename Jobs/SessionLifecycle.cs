@@ -6,12 +6,13 @@ using Microsoft.Extensions.Options;
 namespace IngestLite.Jobs;
 
 /// <summary>
-/// Prepares the catalog at start-up, marks sessions a previous process left running as
+/// At start-up, marks sessions a previous process left running as
 /// interrupted, reloads recent sessions into the registry, and drops finished ones from memory
 /// once they are older than <see cref="IngestOptions.SessionRetention"/>.
 /// </summary>
 public sealed partial class SessionLifecycle(
-    CatalogStore catalog,
+    ISessionStore catalog,
+    ICounterMarks marks,
     IProgressRegistry registry,
     IOptions<IngestOptions> options,
     TimeProvider time,
@@ -21,8 +22,7 @@ public sealed partial class SessionLifecycle(
 
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
-        // Before the server takes requests: the catalog exists and no session claims to run.
-        await catalog.InitializeAsync(cancellationToken);
+        // Before the server takes requests: no session claims to run (the catalog was migrated when it was opened).
         var now = time.GetUtcNow();
         foreach (var stale in await catalog.ListSessionsAsync(int.MaxValue, runningOnly: true, cancellationToken))
         {
@@ -34,7 +34,7 @@ public sealed partial class SessionLifecycle(
             // an earlier recovery) was saved with the snapshot before it was published.
             var totals = await catalog.SummarizeFileResultsAsync(stale.Id, cancellationToken);
             var processed = totals.Committed + totals.CommittedWithWarnings + totals.Failed;
-            var seq = Math.Max(snapshot.Seq, catalog.ReadMark(ICounterMarks.SessionSeq(stale.Id))) + 1;
+            var seq = Math.Max(snapshot.Seq, marks.ReadMark(ICounterMarks.SessionSeq(stale.Id))) + 1;
             var interrupted = snapshot with
             {
                 Status = SessionStatus.Interrupted,

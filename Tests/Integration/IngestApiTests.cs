@@ -21,7 +21,7 @@ public sealed class IngestApiTests : ApiTest
         Assert.That(status["status"]!.GetValue<string>(), Is.EqualTo("completed"));
         Assert.That(files, Does.Contain($"{Folder}/broken/corrupt.png"));
         Assert.That(files, Does.Contain($"{Folder}/broken/zero.png"));
-        var catalog = App.Services.GetRequiredService<CatalogStore>();
+        var catalog = App.Services.GetRequiredService<IMediaCatalog>();
         Assert.That(await catalog.GetMediaAsync($"{Folder}/broken/good.png", CancellationToken.None), Is.Not.Null);
         var stats = status["stats"]!;
         Assert.That(IngestClient.Int(stats, "committed_files") + IngestClient.Int(stats, "errors"), Is.EqualTo(IngestClient.Int(stats, "total_discovered")));
@@ -159,7 +159,7 @@ public sealed class IngestApiTests : ApiTest
             Assert.That(done["status"]!.GetValue<string>(), Is.EqualTo("completed"));
             Assert.That(IngestClient.Int(done, "stats.committed_files"), Is.EqualTo(60));
             Assert.That(IngestClient.Int(done, "processed_files"), Is.EqualTo(60));
-            var catalog = App.Services.GetRequiredService<CatalogStore>();
+            var catalog = App.Services.GetRequiredService<ISessionStore>();
             var results = await catalog.FileResultsAsync(id, null, 1000, CancellationToken.None);
             Assert.That(results.Select(r => r.Path).Distinct().Count(), Is.EqualTo(60), "each file has exactly one result");
 

@@ -17,24 +17,25 @@ public sealed class SessionRecoveryTests
     private static readonly DateTimeOffset Start = DateTimeOffset.Parse("2026-01-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture);
 
     private TempDirectory _dir = null!;
-    private CatalogStore _catalog = null!;
+    private CatalogDatabase _database = null!;
+    private SessionStore _catalog = null!;
     private FakeTimeProvider _time = null!;
     private IOptions<IngestOptions> _options = null!;
 
     [SetUp]
-    public async Task SetUp()
+    public void SetUp()
     {
         _dir = new TempDirectory();
         _time = new FakeTimeProvider(Start);
         _options = Options.Create(new IngestOptions { MediaRoot = _dir.Combine("media"), CatalogPath = _dir.Combine("catalog.db") });
-        _catalog = new CatalogStore(_options.Value.CatalogPath, _time);
-        await _catalog.InitializeAsync(CancellationToken.None);
+        _database = new CatalogDatabase(_options.Value.CatalogPath);
+        _catalog = new SessionStore(_database, new MediaCatalog(_database, _time));
     }
 
     [TearDown]
     public async Task TearDown()
     {
-        await _catalog.DisposeAsync();
+        await _database.DisposeAsync();
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         _dir.Dispose();
     }
@@ -97,7 +98,7 @@ public sealed class SessionRecoveryTests
     private async Task<ProgressSnapshot> RecoverAsync(string id)
     {
         var registry = new InProcessProgressRegistry();
-        var lifecycle = new SessionLifecycle(_catalog, registry, _options, _time, NullLogger<SessionLifecycle>.Instance);
+        var lifecycle = new SessionLifecycle(_catalog, _database, registry, _options, _time, NullLogger<SessionLifecycle>.Instance);
         await lifecycle.StartAsync(CancellationToken.None);
         await lifecycle.StopAsync(CancellationToken.None);
         var snapshot = registry.Get(id)?.Snapshot;

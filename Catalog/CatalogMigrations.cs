@@ -1,0 +1,76 @@
+namespace IngestLite.Catalog;
+
+/// <summary>
+/// The catalog's schema as numbered scripts. A catalog records in <c>PRAGMA user_version</c> the last one it
+/// ran; at start-up the later ones run in order, each in its own transaction with its new number. Add a
+/// script at the end; never edit one that has shipped.
+/// </summary>
+public static class CatalogMigrations
+{
+    /// <summary>Script n (1-based) is element n - 1.</summary>
+    public static IReadOnlyList<string> Scripts { get; } =
+    [
+        // 1: media, keywords, sessions and per-file results. IF NOT EXISTS: catalogs made before numbered
+        // migrations (user_version 0) already hold these tables.
+        """
+        CREATE TABLE IF NOT EXISTS media (
+            id INTEGER PRIMARY KEY,
+            path TEXT NOT NULL UNIQUE,
+            dir TEXT NOT NULL,
+            name TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            mtime INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            width INTEGER, height INTEGER, taken_at TEXT, duration_seconds REAL,
+            prompt TEXT, negative_prompt TEXT, steps INTEGER, sampler TEXT, cfg_scale REAL, seed INTEGER, model TEXT,
+            comfy_prompt TEXT, comfy_workflow TEXT, loras TEXT, score REAL, phash INTEGER,
+            ingested_at TEXT NOT NULL,
+            session_id TEXT);
+        CREATE INDEX IF NOT EXISTS media_dir ON media(dir);
+        CREATE INDEX IF NOT EXISTS media_ingested ON media(ingested_at DESC, id DESC);
+        CREATE TABLE IF NOT EXISTS media_keywords (
+            media_id INTEGER NOT NULL REFERENCES media(id) ON DELETE CASCADE,
+            keyword TEXT NOT NULL,
+            PRIMARY KEY (media_id, keyword)) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS media_keywords_keyword ON media_keywords(keyword);
+        CREATE TABLE IF NOT EXISTS sessions (
+            id TEXT PRIMARY KEY,
+            parent_id TEXT,
+            created_at TEXT NOT NULL,
+            parameters TEXT NOT NULL,
+            status TEXT NOT NULL,
+            snapshot TEXT NOT NULL);
+        CREATE INDEX IF NOT EXISTS sessions_created ON sessions(created_at DESC);
+        CREATE TABLE IF NOT EXISTS session_files (
+            session_id TEXT NOT NULL,
+            ord INTEGER NOT NULL,
+            path TEXT NOT NULL,
+            size INTEGER,
+            mtime INTEGER,
+            state TEXT,
+            stage TEXT,
+            reason TEXT,
+            duration_ms INTEGER,
+            done_seq INTEGER,
+            PRIMARY KEY (session_id, ord)) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS session_files_done ON session_files(session_id, done_seq);
+        """,
+
+        // 2: what each file added to its session's counters, so a crashed run's counters can be rebuilt
+        // (NULL for the results already there).
+        """
+        ALTER TABLE session_files ADD COLUMN metadata INTEGER;
+        ALTER TABLE session_files ADD COLUMN keywords INTEGER;
+        ALTER TABLE session_files ADD COLUMN score INTEGER;
+        ALTER TABLE session_files ADD COLUMN warnings INTEGER;
+        """,
+
+        // 3: durable marks of counters that must never go back (registry versions, a session's seq).
+        """
+        CREATE TABLE IF NOT EXISTS marks (
+            name TEXT PRIMARY KEY,
+            value INTEGER NOT NULL) WITHOUT ROWID;
+        """,
+    ];
+}

@@ -1,0 +1,32 @@
+using Microsoft.Data.Sqlite;
+
+namespace IngestLite.Catalog;
+
+/// <summary>A prepared "is this file already catalogued unchanged?" lookup over one connection.</summary>
+public sealed class KnownFiles : IDisposable
+{
+    private readonly SqliteConnection _connection;
+    private readonly SqliteCommand _command;
+    private readonly SqliteParameter _path;
+
+    internal KnownFiles(SqliteConnection connection)
+    {
+        _connection = connection;
+        _command = connection.CreateCommand();
+        _command.CommandText = "SELECT size, mtime FROM media WHERE path = $path";
+        _path = _command.Parameters.Add("$path", SqliteType.Text);
+    }
+
+    public bool IsUnchanged(DiscoveredFile file)
+    {
+        _path.Value = file.Path;
+        using var reader = _command.ExecuteReader();
+        return reader.Read() && reader.GetInt64(0) == file.Size && reader.GetInt64(1) == file.ModifiedAt.ToUnixTimeMilliseconds();
+    }
+
+    public void Dispose()
+    {
+        _command.Dispose();
+        _connection.Dispose();
+    }
+}

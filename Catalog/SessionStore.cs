@@ -1,0 +1,267 @@
+using System.Runtime.CompilerServices;
+using IngestLite.Progress;
+using Microsoft.Data.Sqlite;
+
+namespace IngestLite.Catalog;
+
+/// <summary>Sessions and their per-file results: what was asked, what became of each file, the last snapshot saved.</summary>
+public interface ISessionStore
+{
+    Task<IReadOnlyList<SessionRecord>> ListSessionsAsync(int limit, bool runningOnly, CancellationToken cancellationToken);
+
+    Task<SessionRecord?> GetSessionAsync(string id, CancellationToken cancellationToken);
+
+    Task CreateSessionAsync(SessionRecord session, DiscoveryResult discovery, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<(long Ord, DiscoveredFile File)>> PendingFilesAsync(string sessionId, CancellationToken cancellationToken);
+
+    Task SaveSnapshotAsync(ProgressSnapshot snapshot, CancellationToken cancellationToken);
+
+    Task CommitFileAsync(string sessionId, long ord, MediaRecord? record, SessionFileResult result, FileTally tally, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<SessionFileResult>> FileResultsAsync(string sessionId, string? state, int limit, CancellationToken cancellationToken);
+
+    IAsyncEnumerable<SessionFileResult> QueryFileResultsAsync(string sessionId, FileResultFilter filter, CancellationToken cancellationToken);
+
+    Task<FileResultTotals> SummarizeFileResultsAsync(string sessionId, CancellationToken cancellationToken);
+
+    Task DeleteSessionAsync(string sessionId, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// <see cref="ISessionStore"/> on SQLite. A file's catalog row and its result are written in one
+/// transaction, so the catalog and the session's results never disagree.
+/// </summary>
+public sealed class SessionStore(CatalogDatabase database, MediaCatalog media) : ISessionStore
+{
+    /// <summary>Sessions left running by a previous process; they are marked interrupted by the caller.</summary>
+    public async Task<IReadOnlyList<SessionRecord>> ListSessionsAsync(int limit, bool runningOnly, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenReadAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = runningOnly
+            ? "SELECT id, parameters, status, created_at, snapshot, parent_id FROM sessions WHERE status IN ('starting','processing') ORDER BY created_at DESC LIMIT $limit"
+            : "SELECT id, parameters, status, created_at, snapshot, parent_id FROM sessions ORDER BY created_at DESC, id DESC LIMIT $limit";
+        command.Parameters.AddWithValue("$limit", limit);
+        var sessions = new List<SessionRecord>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            sessions.Add(Sql.ReadSession(reader));
+        }
+
+        return sessions;
+    }
+
+    public async Task<SessionRecord?> GetSessionAsync(string id, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenReadAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT id, parameters, status, created_at, snapshot, parent_id FROM sessions WHERE id = $id";
+        command.Parameters.AddWithValue("$id", id);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? Sql.ReadSession(reader) : null;
+    }
+
+    /// <summary>
+    /// Creates a session with its discovery, in one transaction: skipped files and unlistable folders
+    /// get their final result at once (in that order), files to ingest are pending.
+    /// </summary>
+    public Task CreateSessionAsync(SessionRecord session, DiscoveryResult discovery, CancellationToken cancellationToken) =>
+        database.WriteAsync(async (connection, transaction, ct) =>
+        {
+            await using (var insert = connection.CreateCommand())
+            {
+                insert.Transaction = transaction;
+                insert.CommandText = "INSERT INTO sessions(id, parent_id, created_at, parameters, status, snapshot) VALUES($id, $parent, $created, $parameters, $status, $snapshot)";
+                insert.Parameters.AddWithValue("$id", session.Id);
+                insert.Parameters.AddWithValue("$parent", (object?)session.ParentId ?? DBNull.Value);
+                insert.Parameters.AddWithValue("$created", Sql.Timestamp(session.CreatedAt));
+                insert.Parameters.AddWithValue("$parameters", session.ParametersJson);
+                insert.Parameters.AddWithValue("$status", session.Status);
+                insert.Parameters.AddWithValue("$snapshot", session.SnapshotJson);
+                await insert.ExecuteNonQueryAsync(ct);
+            }
+
+            await using var file = connection.CreateCommand();
+            file.Transaction = transaction;
+            file.CommandText = """
+                INSERT INTO session_files(session_id, ord, path, size, mtime, state, stage, reason, duration_ms, done_seq)
+                VALUES($session, $ord, $path, $size, $mtime, $state, $stage, $reason, 0, $done)
+                """;
+            file.Parameters.AddWithValue("$session", session.Id);
+            var pOrd = file.Parameters.Add("$ord", SqliteType.Integer);
+            var pPath = file.Parameters.Add("$path", SqliteType.Text);
+            var pSize = file.Parameters.Add("$size", SqliteType.Integer);
+            var pMtime = file.Parameters.Add("$mtime", SqliteType.Integer);
+            var pState = file.Parameters.Add("$state", SqliteType.Text);
+            var pStage = file.Parameters.Add("$stage", SqliteType.Text);
+            var pReason = file.Parameters.Add("$reason", SqliteType.Text);
+            var pDone = file.Parameters.Add("$done", SqliteType.Integer);
+            var ord = 0;
+            var done = 0;
+            async Task AddAsync(string path, long size, long mtime, string? state, string? reason)
+            {
+                pOrd.Value = ++ord;
+                pPath.Value = CatalogText.Clean(path);
+                pSize.Value = size;
+                pMtime.Value = mtime;
+                pState.Value = (object?)state ?? DBNull.Value;
+                pStage.Value = state is null ? DBNull.Value : "discover";
+                pReason.Value = (object?)CatalogText.Clean(reason) ?? DBNull.Value;
+                pDone.Value = state is null ? DBNull.Value : ++done;
+                await file.ExecuteNonQueryAsync(ct);
+            }
+
+            foreach (var skipped in discovery.Skipped)
+            {
+                await AddAsync(skipped.Path, skipped.Size, skipped.ModifiedAt.ToUnixTimeMilliseconds(), FileStates.Skipped, "unchanged since it was catalogued");
+            }
+
+            foreach (var problem in discovery.Problems)
+            {
+                await AddAsync(problem.Path, 0, 0, FileStates.Failed, problem.Message);
+            }
+
+            foreach (var pending in discovery.Files)
+            {
+                await AddAsync(pending.Path, pending.Size, pending.ModifiedAt.ToUnixTimeMilliseconds(), null, null);
+            }
+        }, cancellationToken);
+
+    /// <summary>Files of a session that have no result yet, in discovery order.</summary>
+    public async Task<IReadOnlyList<(long Ord, DiscoveredFile File)>> PendingFilesAsync(string sessionId, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenReadAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT ord, path, size, mtime FROM session_files WHERE session_id = $id AND state IS NULL ORDER BY ord";
+        command.Parameters.AddWithValue("$id", sessionId);
+        var pending = new List<(long, DiscoveredFile)>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            pending.Add((reader.GetInt64(0), new DiscoveredFile(reader.GetString(1), reader.GetInt64(2), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3)))));
+        }
+
+        return pending;
+    }
+
+    /// <summary>Stores a session's snapshot (and its status, which queries filter on).</summary>
+    public Task SaveSnapshotAsync(ProgressSnapshot snapshot, CancellationToken cancellationToken) =>
+        database.WriteAsync(async (connection, transaction, ct) =>
+        {
+            await using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = "UPDATE sessions SET status = $status, snapshot = $snapshot WHERE id = $id";
+            command.Parameters.AddWithValue("$id", snapshot.SessionId);
+            command.Parameters.AddWithValue("$status", snapshot.Status.ToWire());
+            command.Parameters.AddWithValue("$snapshot", ProgressWire.ToText(snapshot));
+            await command.ExecuteNonQueryAsync(ct);
+        }, cancellationToken);
+
+    /// <summary>
+    /// Upserts one file (when <paramref name="record"/> is given) and records its result with what it added
+    /// to the session's counters (<paramref name="tally"/>), in one transaction: the catalog and the
+    /// session's results never disagree, and a crashed session's counters can be rebuilt from the results.
+    /// </summary>
+    public Task CommitFileAsync(string sessionId, long ord, MediaRecord? record, SessionFileResult result, FileTally tally, CancellationToken cancellationToken) =>
+        database.WriteAsync(async (connection, transaction, ct) =>
+        {
+            if (record is not null)
+            {
+                await media.UpsertAsync(transaction, sessionId, record, ct);
+            }
+
+            var command = database.Statement(transaction, """
+                UPDATE session_files SET state = $state, stage = $stage, reason = $reason, size = $size, duration_ms = $ms,
+                    done_seq = (SELECT COALESCE(MAX(done_seq), 0) + 1 FROM session_files WHERE session_id = $session),
+                    metadata = $metadata, keywords = $keywords, score = $score, warnings = $warnings
+                WHERE session_id = $session AND ord = $ord
+                """);
+            command.Parameters.AddWithValue("$metadata", tally.Metadata ? 1 : 0);
+            command.Parameters.AddWithValue("$keywords", tally.Keywords);
+            command.Parameters.AddWithValue("$score", tally.Score ? 1 : 0);
+            command.Parameters.AddWithValue("$warnings", tally.Warnings);
+            command.Parameters.AddWithValue("$session", sessionId);
+            command.Parameters.AddWithValue("$ord", ord);
+            command.Parameters.AddWithValue("$state", result.State);
+            command.Parameters.AddWithValue("$stage", result.Stage);
+            command.Parameters.AddWithValue("$reason", (object?)CatalogText.Clean(result.Reason) ?? DBNull.Value);
+            command.Parameters.AddWithValue("$size", result.Size);
+            command.Parameters.AddWithValue("$ms", result.DurationMs);
+            await command.ExecuteNonQueryAsync(ct);
+        }, cancellationToken);
+
+    /// <summary>Per-file results of a session, in processing order.</summary>
+    public async Task<IReadOnlyList<SessionFileResult>> FileResultsAsync(string sessionId, string? state, int limit, CancellationToken cancellationToken) =>
+        await QueryFileResultsAsync(sessionId, new FileResultFilter(state, null, 0, limit), cancellationToken).ToListAsync(cancellationToken);
+
+    /// <summary>
+    /// Streams per-file results after a cursor (the processing order, <see cref="SessionFileResult.Seq"/>),
+    /// filtered by state and path text. Results are written in that order by the single writer, so a reader
+    /// never sees a gap behind its cursor.
+    /// </summary>
+    public async IAsyncEnumerable<SessionFileResult> QueryFileResultsAsync(
+        string sessionId, FileResultFilter filter, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenReadAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT path, state, stage, reason, size, duration_ms, done_seq FROM session_files
+            WHERE session_id = $id AND done_seq > $after AND ($state IS NULL OR state = $state)
+              AND ($like IS NULL OR path LIKE $like ESCAPE '\')
+            ORDER BY done_seq LIMIT $limit
+            """;
+        command.Parameters.AddWithValue("$id", sessionId);
+        command.Parameters.AddWithValue("$after", filter.After);
+        command.Parameters.AddWithValue("$state", (object?)filter.State ?? DBNull.Value);
+        command.Parameters.AddWithValue("$like", string.IsNullOrEmpty(filter.Text) ? DBNull.Value : "%" + Sql.EscapeLike(filter.Text) + "%");
+        command.Parameters.AddWithValue("$limit", filter.Limit ?? -1);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            yield return new SessionFileResult(
+                reader.GetString(0), reader.GetString(1), reader.IsDBNull(2) ? "" : reader.GetString(2),
+                reader.IsDBNull(3) ? null : reader.GetString(3), reader.IsDBNull(4) ? 0 : reader.GetInt64(4),
+                reader.IsDBNull(5) ? 0 : reader.GetInt64(5), reader.GetInt64(6));
+        }
+    }
+
+    /// <summary>What a session's per-file results add up to: the counters a crashed run's snapshot lacks.</summary>
+    public async Task<FileResultTotals> SummarizeFileResultsAsync(string sessionId, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenReadAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+
+        // Results from before the per-file counts were stored have NULLs there: a file with warnings counts one.
+        command.CommandText = """
+            SELECT
+                COALESCE(SUM(state = 'committed'), 0),
+                COALESCE(SUM(state = 'committed_with_warnings'), 0),
+                COALESCE(SUM(state = 'failed' AND IFNULL(stage, '') <> 'discover'), 0),
+                COALESCE(SUM(state = 'failed' AND stage = 'discover'), 0),
+                COALESCE(SUM(metadata), 0),
+                COALESCE(SUM(keywords), 0),
+                COALESCE(SUM(score), 0),
+                COALESCE(SUM(COALESCE(warnings, state = 'committed_with_warnings')), 0)
+            FROM session_files WHERE session_id = $id AND state IS NOT NULL
+            """;
+        command.Parameters.AddWithValue("$id", sessionId);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return new FileResultTotals(
+            reader.GetInt32(0), reader.GetInt32(1), reader.GetInt32(2), reader.GetInt32(3),
+            reader.GetInt32(4), reader.GetInt32(5), reader.GetInt32(6), reader.GetInt32(7));
+    }
+
+    public Task DeleteSessionAsync(string sessionId, CancellationToken cancellationToken) =>
+        database.WriteAsync(async (connection, transaction, ct) =>
+        {
+            await using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = "DELETE FROM session_files WHERE session_id = $id; DELETE FROM sessions WHERE id = $id; DELETE FROM marks WHERE name = $mark;";
+            command.Parameters.AddWithValue("$id", sessionId);
+            command.Parameters.AddWithValue("$mark", ICounterMarks.SessionSeq(sessionId));
+            await command.ExecuteNonQueryAsync(ct);
+        }, cancellationToken);
+}
