@@ -10,13 +10,29 @@ namespace IngestLite.Tests.Integration.Browser;
 /// A fresh browser context (its own profile: storage, locks, channels) per test, traced; on failure
 /// a screenshot of every tab and the trace go to <c>Tests/playwright-artifacts/</c>. Afterwards the
 /// throttle is reset and any run the test left going is cancelled, so the next test starts clean.
+/// Every derived fixture runs once per browser (<see cref="Browsers"/>): the browser is its constructor
+/// argument, and it shows in the tests' names, e.g. <c>IngestPageTests(firefox).Test_name</c>.
 /// </summary>
-public abstract class BrowserTest
+public abstract class BrowserTest(string browser)
 {
+    /// <summary>The fixture source of every browser test class: one fixture per browser, named and categorised by it.</summary>
+    public static IEnumerable<TestFixtureData> Browsers =>
+        BrowserLocator.All.Select(name =>
+        {
+            var fixture = new TestFixtureData(name).SetArgDisplayNames(name);
+            fixture.Properties.Add(NUnit.Framework.Internal.PropertyNames.Category, name);
+            return fixture;
+        });
+
     private readonly List<string> _pageErrors = [];
     private readonly List<string> _consoleErrors = [];
 
     protected static AppHost App => TestSuite.App;
+
+    /// <summary>The browser this fixture runs in: one of <see cref="BrowserLocator.All"/>.</summary>
+    protected string BrowserName { get; } = browser;
+
+    protected bool IsFirefox => BrowserName == BrowserLocator.Firefox;
 
     protected IBrowserContext Context { get; private set; } = null!;
 
@@ -33,9 +49,11 @@ public abstract class BrowserTest
         // NUnit runs every test of a fixture on one instance: start each test with no errors of the last.
         _pageErrors.Clear();
         _consoleErrors.Clear();
+        // First, so a browser that cannot start fails the test before anything needs tearing down.
+        var launched = await BrowserFixture.BrowserAsync(BrowserName);
         Http = App.CreateRealClient();
         Api = new IngestClient(Http);
-        Context = await BrowserFixture.Browser.NewContextAsync(new BrowserNewContextOptions
+        Context = await launched.NewContextAsync(new BrowserNewContextOptions
         {
             BaseURL = App.BaseAddress.ToString(),
             ViewportSize = new ViewportSize { Width = 1360, Height = 1000 },
@@ -126,10 +144,10 @@ public abstract class BrowserTest
         [.. JsonNode.Parse(await Http.GetStringAsync("api/ingest/sessions?limit=1000"))!.AsArray().Select(s => s!["session_id"]!.GetValue<string>())];
 
     /// <summary>Saves a screenshot of the first tab (always, not only on failure) and returns its path.</summary>
-    protected static async Task<string> ScreenshotAsync(IPage page, string name)
+    protected async Task<string> ScreenshotAsync(IPage page, string name)
     {
         Directory.CreateDirectory(ArtifactsDirectory);
-        var path = Path.Combine(ArtifactsDirectory, name);
+        var path = Path.Combine(ArtifactsDirectory, $"{BrowserName}-{name}");
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = path, FullPage = true });
         TestContext.Out.WriteLine($"screenshot: {path}");
         return path;
@@ -158,7 +176,7 @@ public abstract class BrowserTest
     private async Task SaveFailureArtifactsAsync()
     {
         Directory.CreateDirectory(ArtifactsDirectory);
-        var stem = Path.Combine(ArtifactsDirectory, $"{Sanitize(TestContext.CurrentContext.Test.Name)}-{DateTime.UtcNow:yyyyMMdd-HHmmss}");
+        var stem = Path.Combine(ArtifactsDirectory, $"{BrowserName}-{Sanitize(TestContext.CurrentContext.Test.Name)}-{DateTime.UtcNow:yyyyMMdd-HHmmss}");
         await TryAsync("trace", async () =>
         {
             await Context.Tracing.StopAsync(new TracingStopOptions { Path = stem + "-trace.zip" });

@@ -6,8 +6,9 @@ using static Microsoft.Playwright.Assertions;
 
 namespace IngestLite.Tests.Integration.Browser;
 
-/// <summary>The live ingest page in a real Chromium against the app on real Kestrel.</summary>
-public sealed class IngestPageTests : BrowserTest
+/// <summary>The live ingest page in a real browser (Chromium and Firefox) against the app on real Kestrel.</summary>
+[TestFixtureSource(typeof(BrowserTest), nameof(Browsers))]
+public sealed class IngestPageTests(string browser) : BrowserTest(browser)
 {
     /// <summary>One rendered snapshot as the in-page probe saw it (times in wall-clock ms).</summary>
     private sealed record Render(double At, string Session, long Seq, double UpdatedAt, string Status);
