@@ -13,7 +13,7 @@ namespace IngestLite.Tests.Integration.Browser;
 /// Every derived fixture runs once per browser (<see cref="Browsers"/>): the browser is its constructor
 /// argument, and it shows in the tests' names, e.g. <c>IngestPageTests(firefox).Test_name</c>.
 /// </summary>
-public abstract class BrowserTest(string browser)
+public abstract partial class BrowserTest(string browser)
 {
     /// <summary>The fixture source of every browser test class: one fixture per browser, named and categorised by it.</summary>
     public static IEnumerable<TestFixtureData> Browsers =>
@@ -155,7 +155,16 @@ public abstract class BrowserTest(string browser)
 
     private void WatchPage(IPage page)
     {
-        page.PageError += (_, error) => _pageErrors.Add(error);
+        page.PageError += (_, error) =>
+        {
+            if (IsFirefox && IsFirefoxDiagnostic(error))
+            {
+                _consoleErrors.Add(error);
+                return;
+            }
+
+            _pageErrors.Add(error);
+        };
         page.Console += (_, message) =>
         {
             if (message.Type != "error")
@@ -165,12 +174,32 @@ public abstract class BrowserTest(string browser)
 
             _consoleErrors.Add(message.Text);
             // The pages run under a strict CSP: anything it blocks is a defect, even if the screen looks right.
-            if (message.Text.Contains("CSP violation", StringComparison.Ordinal) || message.Text.Contains("Content Security Policy", StringComparison.Ordinal))
+            if ((message.Text.Contains("CSP violation", StringComparison.Ordinal) || message.Text.Contains("Content Security Policy", StringComparison.Ordinal))
+                && !DriverCode().IsMatch(message.Text))
             {
                 _pageErrors.Add(message.Text);
             }
         };
     }
+
+    /// <summary>
+    /// Over WebDriver BiDi, Playwright turns every error-level message in Firefox's web console into a page
+    /// error, Firefox's own diagnostics included (Chromium's go to the console). Two are expected: the
+    /// network error of an EventSource whose request fails (what Chromium logs as "Failed to load
+    /// resource"), and Firefox's wording of a CSP report, which <see cref="PageProbes.CspWatcher"/> has
+    /// already reported with its source. Anything else, uncaught exceptions first, stays a page error.
+    /// </summary>
+    private static bool IsFirefoxDiagnostic(string error) =>
+        error.StartsWith("Firefox can’t establish a connection to the server at ", StringComparison.Ordinal) ||
+        error.StartsWith("Content-Security-Policy: ", StringComparison.Ordinal);
+
+    /// <summary>
+    /// A violation by code that ran through eval, which the page's CSP forbids its own scripts: Playwright's
+    /// helpers. In Firefox every screenshot appends a <c>&lt;style&gt;</c> to sync animations, from a sandbox
+    /// that the page's CSP covers (Chromium's isolated world is exempt); the style is blocked, harmlessly.
+    /// </summary>
+    [System.Text.RegularExpressions.GeneratedRegex(@"CSP violation: .* at .* > eval:\d+$")]
+    private static partial System.Text.RegularExpressions.Regex DriverCode();
 
     /// <summary>The trace first (it never hangs on a stuck tab), then a screenshot of every tab; each step on its own.</summary>
     private async Task SaveFailureArtifactsAsync()
