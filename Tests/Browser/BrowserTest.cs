@@ -197,8 +197,9 @@ public abstract partial class BrowserTest(string browser)
     /// A violation by code that ran through eval, which the page's CSP forbids its own scripts: Playwright's
     /// helpers. In Firefox every screenshot appends a <c>&lt;style&gt;</c> to sync animations, from a sandbox
     /// that the page's CSP covers (Chromium's isolated world is exempt); the style is blocked, harmlessly.
+    /// Firefox names such code "&lt;page URL&gt; line N &gt; eval", and the report carries it URL-encoded.
     /// </summary>
-    [System.Text.RegularExpressions.GeneratedRegex(@"CSP violation: .* at .* > eval:\d+$")]
+    [System.Text.RegularExpressions.GeneratedRegex(@"CSP violation: .* at .*(?: |%20)(?:>|%3E)(?: |%20)eval:\d+$")]
     private static partial System.Text.RegularExpressions.Regex DriverCode();
 
     /// <summary>The trace first (it never hangs on a stuck tab), then a screenshot of every tab; each step on its own.</summary>

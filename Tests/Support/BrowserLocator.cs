@@ -26,7 +26,7 @@ public static class BrowserLocator
         "`bash scripts/test.sh` does the install itself when run as root.";
 
     public const string HowToGetFirefox =
-        "Install one (Debian: `sudo apt-get install firefox-esr`) or set INGESTLITE_FIREFOX to a Firefox executable (128 ESR or newer, driven over WebDriver BiDi); " +
+        "Install one (Debian: `sudo apt-get install firefox-esr`) or set INGESTLITE_FIREFOX to a stock Firefox executable (driven over WebDriver BiDi; checked with 153 ESR); " +
         "`bash scripts/test.sh` does the install itself when run as root.";
 
     private static readonly string[] SystemPaths = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"];
@@ -62,12 +62,16 @@ public static class BrowserLocator
     public static IReadOnlyList<string?> FirefoxCandidates() => Candidates(FirefoxEnvironmentVariable, FirefoxSystemPaths);
 
     /// <summary>Launches the first candidate of <paramref name="browser"/> that starts; fails with every reason and how to fix it otherwise.</summary>
-    public static async Task<IBrowser> LaunchAsync(IPlaywright playwright, string browser)
+    public static Task<IBrowser> LaunchAsync(IPlaywright playwright, string browser) =>
+        LaunchAsync(playwright, browser, browser == Firefox ? FirefoxCandidates() : Candidates());
+
+    /// <summary>Launches the first of <paramref name="candidates"/> that starts as <paramref name="browser"/>.</summary>
+    internal static async Task<IBrowser> LaunchAsync(IPlaywright playwright, string browser, IReadOnlyList<string?> candidates)
     {
-        var (candidates, launch, label, howTo) = browser switch
+        var (launch, label, howTo) = browser switch
         {
-            Chromium => (Candidates(), (Func<string?, Task<IBrowser>>)(path => LaunchChromiumAsync(playwright, path)), "Chromium", HowToGetOne),
-            Firefox => (FirefoxCandidates(), path => LaunchFirefoxAsync(playwright, path), "Firefox", HowToGetFirefox),
+            Chromium => ((Func<string?, Task<IBrowser>>)(path => LaunchChromiumAsync(playwright, path)), "Chromium", HowToGetOne),
+            Firefox => (path => LaunchFirefoxAsync(playwright, path), "Firefox", HowToGetFirefox),
             _ => throw new ArgumentOutOfRangeException(nameof(browser), browser, $"not one of {string.Join(", ", All)}"),
         };
 
