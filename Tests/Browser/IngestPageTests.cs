@@ -343,7 +343,7 @@ public sealed class IngestPageTests(string browser) : BrowserTest(browser)
             "() => { const s = getComputedStyle(document.getElementById('progress-fill')); return { property: s.transitionProperty, duration: s.transitionDuration }; }");
         TestContext.Out.WriteLine($"click → first progress on screen: {firstRender.At - click:F1} ms; {bar.Count} bar values; final screenshot: {finalShot}");
 
-        Assert.That(streamEncodings, Has.Some.EqualTo("gzip"), "Chromium asked for a compressed stream and decoded its shared frames");
+        Assert.That(streamEncodings, Has.Some.EqualTo("gzip"), $"{BrowserName} asked for a compressed stream and decoded its shared frames");
         Assert.That(firstRender.At - click, Is.LessThan(1000), "first progress visible within a second of Start");
         Assert.That(bar.Select(v => v.Value), Is.Ordered.Ascending, "the bar never goes backwards");
         Assert.That(bar[^1].Value, Is.EqualTo(100));
