@@ -48,7 +48,8 @@ dotnet build Bench/IngestLite.Bench.csproj -c Release -nologo -v quiet
 
 log="$(mktemp)"
 set +e
-dotnet test Tests/IngestLite.Tests.csproj -c Release --logger "console;verbosity=normal" "$@" 2>&1 | tee "$log"
+# Full names in the log: a browser test's name shows its browser, e.g. IngestPageTests(firefox).Test_name.
+dotnet test Tests/IngestLite.Tests.csproj -c Release --logger "console;verbosity=normal" "$@" -- NUnit.DisplayName=FullName 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 passed=$(grep -oP '^\s*Passed:\s+\K[0-9]+' "$log" | tail -n 1 || true)
