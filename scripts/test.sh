@@ -1,28 +1,46 @@
 #!/usr/bin/env bash
-# Runs every test. Finds (or installs) a Chromium for the browser tests first, so a fresh machine needs nothing else.
+# Runs every test. Finds (or installs) the two browsers the browser tests run in first, Chromium and
+# Firefox, so a fresh machine needs nothing else.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-find_browser() {
+find_chromium() {
   if [ -n "${INGESTLITE_BROWSER:-}" ] && [ -x "${INGESTLITE_BROWSER}" ]; then echo "$INGESTLITE_BROWSER"; return; fi
   for candidate in /usr/bin/chromium /usr/bin/chromium-browser /usr/bin/google-chrome /usr/bin/google-chrome-stable; do
     if [ -x "$candidate" ]; then echo "$candidate"; return; fi
   done
 }
 
-if [ -z "$(find_browser)" ]; then
+# A stock Firefox (Debian's firefox-esr): Playwright drives it over WebDriver BiDi.
+find_firefox() {
+  if [ -n "${INGESTLITE_FIREFOX:-}" ] && [ -x "${INGESTLITE_FIREFOX}" ]; then echo "$INGESTLITE_FIREFOX"; return; fi
+  for candidate in /usr/bin/firefox-esr /usr/bin/firefox; do
+    if [ -x "$candidate" ]; then echo "$candidate"; return; fi
+  done
+}
+
+missing=()
+[ -n "$(find_chromium)" ] || missing+=(chromium)
+[ -n "$(find_firefox)" ] || missing+=(firefox-esr)
+if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-    echo "No Chromium found: installing Debian's chromium for the browser tests..."
+    echo "Installing Debian's ${missing[*]} for the browser tests..."
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   else
-    echo "No Chromium found. Install one (e.g. 'sudo apt-get install chromium') or set INGESTLITE_BROWSER." >&2
+    # The browser tests then fail, each saying which browser is missing and how to get it.
+    echo "Missing browser(s) for the browser tests: ${missing[*]}. Install them (e.g. 'sudo apt-get install ${missing[*]}')," \
+      "or set INGESTLITE_BROWSER (Chromium) / INGESTLITE_FIREFOX (Firefox)." >&2
   fi
 fi
 
-browser="$(find_browser || true)"
-if [ -n "$browser" ]; then
-  export INGESTLITE_BROWSER="$browser"
+chromium="$(find_chromium || true)"
+if [ -n "$chromium" ]; then
+  export INGESTLITE_BROWSER="$chromium"
+fi
+firefox="$(find_firefox || true)"
+if [ -n "$firefox" ]; then
+  export INGESTLITE_FIREFOX="$firefox"
 fi
 
 # The benchmark is not run here, but it must keep compiling.
@@ -30,7 +48,8 @@ dotnet build Bench/IngestLite.Bench.csproj -c Release -nologo -v quiet
 
 log="$(mktemp)"
 set +e
-dotnet test Tests/IngestLite.Tests.csproj -c Release --logger "console;verbosity=normal" "$@" 2>&1 | tee "$log"
+# Full names in the log: a browser test's name shows its browser, e.g. IngestPageTests(firefox).Test_name.
+dotnet test Tests/IngestLite.Tests.csproj -c Release --logger "console;verbosity=normal" "$@" -- NUnit.DisplayName=FullName 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 passed=$(grep -oP '^\s*Passed:\s+\K[0-9]+' "$log" | tail -n 1 || true)

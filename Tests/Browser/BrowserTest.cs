@@ -10,13 +10,29 @@ namespace IngestLite.Tests.Integration.Browser;
 /// A fresh browser context (its own profile: storage, locks, channels) per test, traced; on failure
 /// a screenshot of every tab and the trace go to <c>Tests/playwright-artifacts/</c>. Afterwards the
 /// throttle is reset and any run the test left going is cancelled, so the next test starts clean.
+/// Every derived fixture runs once per browser (<see cref="Browsers"/>): the browser is its constructor
+/// argument, and it shows in the tests' names, e.g. <c>IngestPageTests(firefox).Test_name</c>.
 /// </summary>
-public abstract class BrowserTest
+public abstract partial class BrowserTest(string browser)
 {
+    /// <summary>The fixture source of every browser test class: one fixture per browser, named and categorised by it.</summary>
+    public static IEnumerable<TestFixtureData> Browsers =>
+        BrowserLocator.All.Select(name =>
+        {
+            var fixture = new TestFixtureData(name).SetArgDisplayNames(name);
+            fixture.Properties.Add(NUnit.Framework.Internal.PropertyNames.Category, name);
+            return fixture;
+        });
+
     private readonly List<string> _pageErrors = [];
     private readonly List<string> _consoleErrors = [];
 
     protected static AppHost App => TestSuite.App;
+
+    /// <summary>The browser this fixture runs in: one of <see cref="BrowserLocator.All"/>.</summary>
+    protected string BrowserName { get; } = browser;
+
+    protected bool IsFirefox => BrowserName == BrowserLocator.Firefox;
 
     protected IBrowserContext Context { get; private set; } = null!;
 
@@ -33,9 +49,11 @@ public abstract class BrowserTest
         // NUnit runs every test of a fixture on one instance: start each test with no errors of the last.
         _pageErrors.Clear();
         _consoleErrors.Clear();
+        // First, so a browser that cannot start fails the test before anything needs tearing down.
+        var launched = await BrowserFixture.BrowserAsync(BrowserName);
         Http = App.CreateRealClient();
         Api = new IngestClient(Http);
-        Context = await BrowserFixture.Browser.NewContextAsync(new BrowserNewContextOptions
+        Context = await launched.NewContextAsync(new BrowserNewContextOptions
         {
             BaseURL = App.BaseAddress.ToString(),
             ViewportSize = new ViewportSize { Width = 1360, Height = 1000 },
@@ -133,10 +151,10 @@ public abstract class BrowserTest
         [.. JsonNode.Parse(await Http.GetStringAsync("api/ingest/sessions?limit=1000"))!.AsArray().Select(s => s!["session_id"]!.GetValue<string>())];
 
     /// <summary>Saves a screenshot of the first tab (always, not only on failure) and returns its path.</summary>
-    protected static async Task<string> ScreenshotAsync(IPage page, string name)
+    protected async Task<string> ScreenshotAsync(IPage page, string name)
     {
         Directory.CreateDirectory(ArtifactsDirectory);
-        var path = Path.Combine(ArtifactsDirectory, name);
+        var path = Path.Combine(ArtifactsDirectory, $"{BrowserName}-{name}");
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = path, FullPage = true });
         TestContext.Out.WriteLine($"screenshot: {path}");
         return path;
@@ -144,7 +162,16 @@ public abstract class BrowserTest
 
     private void WatchPage(IPage page)
     {
-        page.PageError += (_, error) => _pageErrors.Add(error);
+        page.PageError += (_, error) =>
+        {
+            if (IsFirefox && IsFirefoxDiagnostic(error))
+            {
+                _consoleErrors.Add(error);
+                return;
+            }
+
+            _pageErrors.Add(error);
+        };
         page.Console += (_, message) =>
         {
             if (message.Type != "error")
@@ -154,18 +181,39 @@ public abstract class BrowserTest
 
             _consoleErrors.Add(message.Text);
             // The pages run under a strict CSP: anything it blocks is a defect, even if the screen looks right.
-            if (message.Text.Contains("CSP violation", StringComparison.Ordinal) || message.Text.Contains("Content Security Policy", StringComparison.Ordinal))
+            if ((message.Text.Contains("CSP violation", StringComparison.Ordinal) || message.Text.Contains("Content Security Policy", StringComparison.Ordinal))
+                && !DriverCode().IsMatch(message.Text))
             {
                 _pageErrors.Add(message.Text);
             }
         };
     }
 
+    /// <summary>
+    /// Over WebDriver BiDi, Playwright turns every error-level message in Firefox's web console into a page
+    /// error, Firefox's own diagnostics included (Chromium's go to the console). Two are expected: the
+    /// network error of an EventSource whose request fails (what Chromium logs as "Failed to load
+    /// resource"), and Firefox's wording of a CSP report, which <see cref="PageProbes.CspWatcher"/> has
+    /// already reported with its source. Anything else, uncaught exceptions first, stays a page error.
+    /// </summary>
+    private static bool IsFirefoxDiagnostic(string error) =>
+        error.StartsWith("Firefox can’t establish a connection to the server at ", StringComparison.Ordinal) ||
+        error.StartsWith("Content-Security-Policy: ", StringComparison.Ordinal);
+
+    /// <summary>
+    /// A violation by code that ran through eval, which the page's CSP forbids its own scripts: Playwright's
+    /// helpers. In Firefox every screenshot appends a <c>&lt;style&gt;</c> to sync animations, from a sandbox
+    /// that the page's CSP covers (Chromium's isolated world is exempt); the style is blocked, harmlessly.
+    /// Firefox names such code "&lt;page URL&gt; line N &gt; eval", and the report carries it URL-encoded.
+    /// </summary>
+    [System.Text.RegularExpressions.GeneratedRegex(@"CSP violation: .* at .*(?: |%20)(?:>|%3E)(?: |%20)eval:\d+$")]
+    private static partial System.Text.RegularExpressions.Regex DriverCode();
+
     /// <summary>The trace first (it never hangs on a stuck tab), then a screenshot of every tab; each step on its own.</summary>
     private async Task SaveFailureArtifactsAsync()
     {
         Directory.CreateDirectory(ArtifactsDirectory);
-        var stem = Path.Combine(ArtifactsDirectory, $"{Sanitize(TestContext.CurrentContext.Test.Name)}-{DateTime.UtcNow:yyyyMMdd-HHmmss}");
+        var stem = Path.Combine(ArtifactsDirectory, $"{BrowserName}-{Sanitize(TestContext.CurrentContext.Test.Name)}-{DateTime.UtcNow:yyyyMMdd-HHmmss}");
         await TryAsync("trace", async () =>
         {
             await Context.Tracing.StopAsync(new TracingStopOptions { Path = stem + "-trace.zip" });

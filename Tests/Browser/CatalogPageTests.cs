@@ -6,7 +6,8 @@ using static Microsoft.Playwright.Assertions;
 namespace IngestLite.Tests.Integration.Browser;
 
 /// <summary>The catalog page, and the rules every page follows (no inline script or style, no HTML from data).</summary>
-public sealed partial class CatalogPageTests : BrowserTest
+[TestFixtureSource(typeof(BrowserTest), nameof(Browsers))]
+public sealed partial class CatalogPageTests(string browser) : BrowserTest(browser)
 {
     [Test]
     public async Task Catalog_search_is_a_shareable_link_and_shows_untrusted_text_as_text()

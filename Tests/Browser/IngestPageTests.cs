@@ -6,8 +6,9 @@ using static Microsoft.Playwright.Assertions;
 
 namespace IngestLite.Tests.Integration.Browser;
 
-/// <summary>The live ingest page in a real Chromium against the app on real Kestrel.</summary>
-public sealed class IngestPageTests : BrowserTest
+/// <summary>The live ingest page in a real browser (Chromium and Firefox) against the app on real Kestrel.</summary>
+[TestFixtureSource(typeof(BrowserTest), nameof(Browsers))]
+public sealed class IngestPageTests(string browser) : BrowserTest(browser)
 {
     /// <summary>One rendered snapshot as the in-page probe saw it (times in wall-clock ms).</summary>
     private sealed record Render(double At, string Session, long Seq, double UpdatedAt, string Status);
@@ -376,7 +377,7 @@ public sealed class IngestPageTests : BrowserTest
             "() => { const s = getComputedStyle(document.getElementById('progress-fill')); return { property: s.transitionProperty, duration: s.transitionDuration }; }");
         TestContext.Out.WriteLine($"click → first progress on screen: {firstRender.At - click:F1} ms; {bar.Count} bar values; final screenshot: {finalShot}");
 
-        Assert.That(streamEncodings, Has.Some.EqualTo("gzip"), "Chromium asked for a compressed stream and decoded its shared frames");
+        Assert.That(streamEncodings, Has.Some.EqualTo("gzip"), $"{BrowserName} asked for a compressed stream and decoded its shared frames");
         Assert.That(firstRender.At - click, Is.LessThan(1000), "first progress visible within a second of Start");
         Assert.That(bar.Select(v => v.Value), Is.Ordered.Ascending, "the bar never goes backwards");
         Assert.That(bar[^1].Value, Is.EqualTo(100));

@@ -11,7 +11,8 @@ using static Microsoft.Playwright.Assertions;
 namespace IngestLite.Tests.Integration.Browser;
 
 /// <summary>The per-file results on the ingest page: the live table, its filters and pages, the failed-files panel and retry.</summary>
-public sealed class ResultsTableTests : BrowserTest
+[TestFixtureSource(typeof(BrowserTest), nameof(Browsers))]
+public sealed class ResultsTableTests(string browser) : BrowserTest(browser)
 {
     /// <summary>The rows the page keeps in the DOM at most (results-table.js PAGE_SIZE).</summary>
     private const int PageSize = 100;
