@@ -262,6 +262,11 @@ export class SharedResults {
         if (entry) {
             entry.wants.add(tab);
             entry.reader.setLive(running);
+            if (Number(cursor) < Number(entry.reader.cursor)) {
+                // That tab is behind the reader, and a quiet run may relay nothing for a while: tell it
+                // where the reader is, so it reads the difference once.
+                this.#relay({ type: 'page', session, after: entry.reader.cursor, next: entry.reader.cursor, items: [] });
+            }
             return;
         }
         if (!running && this.#finished.has(session)) {
