@@ -1,22 +1,25 @@
 // The ingest page: wires the folder browser, the options form, the live panel, the per-file
 // results and the recent sessions to one ProgressClient. Every snapshot reaches the screen through
-// the client, which drops anything older than what was already shown. The shown session's results
-// are read by a ResultsFeed for the table's filter, which also fills the "Failed files" panel; only
-// while the table shows warnings or skipped files does the panel need a feed of its own.
+// the client, which drops anything older than what was already shown. Every result of the shown
+// session comes from one feed of SharedResults (read once for all tabs of the profile, see
+// shared-results.js); it fills the table and the "Failed files" panel. A filter tab reads that
+// state's backlog once and then picks its rows out of the same feed (FilteredResults).
 
 import { byId, fetchJson, problemText, setText } from './dom.js';
 import { FolderBrowser } from './folder-browser.js';
 import { LivePanel } from './live-panel.js';
 import { isFinal, Mode, ProgressClient } from './progress-client.js';
-import { csvUrl, FILTERS, ResultsFeed } from './results-client.js';
+import { csvUrl, FILTERS, FilteredResults } from './results-client.js';
 import { ResultsView } from './results-table.js';
 import { SessionList } from './session-list.js';
+import { SharedResults } from './shared-results.js';
 
 const SESSIONS_SHOWN = 15;
 // Without the stream, sessions started elsewhere only show up by asking again now and then.
 const SESSIONS_POLL_MS = 5000;
 
 const client = new ProgressClient();
+const shared = new SharedResults();
 const folders = new FolderBrowser();
 const panel = new LivePanel({ onCancel: cancelSession, onResume: resumeSession, onOpenSession: (id) => attach(id) });
 const results = new ResultsView({
@@ -29,8 +32,9 @@ const form = byId('ingest-form');
 const startButton = byId('start-button');
 const formError = byId('form-error');
 let sessionsTimer = 0;
-let tableFeed = null;
-let failedFeed = null;
+// Every result of the shown session; the filtered view of it while the table shows one state.
+let feed = null;
+let filtered = null;
 // What the last snapshot of the shown session said, so a change asks for the new results at once.
 let seenProcessed = -1;
 let seenErrors = -1;
@@ -40,12 +44,14 @@ client.addEventListener('mode', (event) => onMode(event.detail));
 client.addEventListener('removed', (event) => onRemoved(event.detail));
 form.addEventListener('submit', startIngest);
 
+shared.start();
 client.start();
 folders.open('');
 loadSessions();
 attachActiveSession();
 
 function onSnapshot(snapshot) {
+    shared.observe(snapshot.session_id, !isFinal(snapshot.status));
     sessions.upsert(snapshot);
     if (snapshot.session_id === panel.sessionId) {
         const wasRunning = panel.isRunning;
@@ -97,8 +103,7 @@ function attach(sessionId, started = null) {
         updateResults(known);
     } else {
         // No snapshot yet: read the results as for a running session until one says otherwise.
-        tableFeed?.setLive(true);
-        failedFeed?.setLive(true);
+        feed?.setLive(true);
     }
     // One read now: the stream may still be connecting, and polling waits a second.
     client.refresh(sessionId);
@@ -106,92 +111,82 @@ function attach(sessionId, started = null) {
 
 /** Points the results table and the failed-files panel at a session (or hides them with null). */
 function showResults(sessionId) {
-    tableFeed?.stop();
-    failedFeed?.stop();
-    tableFeed = null;
-    failedFeed = null;
+    feed?.stop();
+    filtered?.stop();
+    feed = null;
+    filtered = null;
     seenProcessed = -1;
     seenErrors = -1;
     results.show(sessionId);
     if (sessionId !== null) {
-        tableFeed = tableFeedFor(sessionId, results.filter);
+        feed = feedFor(sessionId);
     }
 }
 
-// With "all" or "failed" the table's own reads carry every failure: the panel needs no requests of
-// its own (each tab of a profile shares 6 connections, so every saved request counts).
-function tableCarriesFailures(filter) {
-    return filter === 'all' || filter === 'failed';
-}
-
-function tableFeedFor(sessionId, filter) {
-    const feed = new ResultsFeed({ sessionId, state: FILTERS[filter] });
-    // A feed replaced by another filter may still answer once: only the current one reaches the table.
-    feed.addEventListener('rows', (event) => {
-        if (feed !== tableFeed) {
+function feedFor(sessionId) {
+    const all = shared.feed(sessionId);
+    // A feed replaced by another session may still answer once: only the current one reaches the table.
+    all.addEventListener('rows', (event) => {
+        if (all !== feed) {
             return;
         }
-        results.addRows(event.detail.items);
-        if (tableCarriesFailures(filter)) {
-            results.addFailures(event.detail.items.filter((item) => item.state === FILTERS.failed));
+        results.addFailures(event.detail.items.filter((item) => item.state === FILTERS.failed));
+        if (!filtered) {
+            results.addRows(event.detail.items);
         }
     });
-    feed.addEventListener('settled', () => {
-        if (feed === tableFeed) {
+    all.addEventListener('settled', () => {
+        if (all === feed && !filtered) {
             results.settled();
         }
     });
-    return feed;
+    return all;
 }
 
-/** Another tab: the table starts again from cursor 0 with that state. */
+/** Another tab: "all" shows what the feed holds; a state reads its backlog once, then follows the feed. */
 function changeFilter(filter) {
-    if (!panel.sessionId) {
+    if (!feed) {
         return;
     }
-    const previous = tableFeed;
-    previous?.stop();
-    tableFeed = tableFeedFor(panel.sessionId, filter);
-    if (tableCarriesFailures(filter)) {
-        // The new table feed starts at 0 and brings every failure again; the panel drops repeats by seq.
-        failedFeed?.stop();
-        failedFeed = null;
-    } else if (!failedFeed) {
-        // Every failure up to the previous table feed's cursor is in the panel already.
-        failedFeed = failedFeedFor(panel.sessionId, previous?.cursor ?? '0');
-        failedFeed.setLive(panel.isRunning);
+    filtered?.stop();
+    filtered = null;
+    if (filter === 'all') {
+        results.addRows(feed.items);
+        if (feed.settled) {
+            results.settled();
+        }
+        return;
     }
-    tableFeed.setLive(panel.isRunning);
-}
-
-function failedFeedFor(sessionId, cursor) {
-    const feed = new ResultsFeed({ sessionId, state: FILTERS.failed, cursor });
-    feed.addEventListener('rows', (event) => {
-        if (feed === failedFeed) {
-            results.addFailures(event.detail.items);
+    const view = new FilteredResults({ source: feed, state: FILTERS[filter] });
+    view.addEventListener('rows', (event) => {
+        if (view === filtered) {
+            results.addRows(event.detail.items);
         }
     });
-    return feed;
+    view.addEventListener('settled', () => {
+        if (view === filtered) {
+            results.settled();
+        }
+    });
+    filtered = view;
+    view.start();
 }
 
 function updateResults(snapshot) {
     results.update(snapshot);
-    const live = !isFinal(snapshot.status);
-    tableFeed?.setLive(live);
-    failedFeed?.setLive(live);
+    feed?.setLive(!isFinal(snapshot.status));
     // A file failed: read at once (a failure shows within a second). Its result is already written,
     // in the same transaction as the file's outcome.
     const errors = snapshot.stats?.errors ?? 0;
     const failed = errors !== seenErrors && seenErrors !== -1;
     seenErrors = errors;
     if (failed) {
-        tableFeed?.poke({ urgent: true });
-        failedFeed?.poke({ urgent: true });
+        feed?.poke({ urgent: true });
     }
     // Any other file finished: read when the gap between reads allows.
     if (snapshot.processed_files !== seenProcessed) {
         seenProcessed = snapshot.processed_files;
-        tableFeed?.poke();
+        feed?.poke();
     }
 }
 

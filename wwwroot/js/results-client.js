@@ -4,11 +4,14 @@
 // Events (an EventTarget):
 //   'rows'     detail: { items, total }: results not emitted before, in processing order;
 //   'settled'  detail: { total }: the session is over and every result has been read;
-//   'failure'  detail: { status, body }: the API refused (404 once a session is forgotten).
+//   'failure'  detail: { status, body }: the API refused (404 once a session is forgotten);
+//   'page'     detail: { after, next, items, hasMore }: every page as read, for a relay to other tabs
+//              (items are every result with after < seq <= next, of this feed's state).
 //
 // The cursor guarantees no gap and no repeat; the seqs seen are kept anyway, so a retried request
 // or a resumed run can never show a row twice. Reads are spaced (minGapMs, 1 s) however often the
-// page pokes, except urgent pokes (a file failed), which wait only urgentGapMs.
+// page pokes, except urgent pokes (a file failed), which wait only urgentGapMs. A paused feed (its
+// tab is hidden) reads nothing until it is resumed.
 
 export const FILTERS = Object.freeze({
     all: '',
@@ -31,6 +34,8 @@ export class ResultsFeed extends EventTarget {
     #live = false;
     #begun = false;
     #stopped = false;
+    #paused = false;
+    #settled = false;
     #inFlight = false;
     #again = false;
     #againUrgent = false;
@@ -78,6 +83,11 @@ export class ResultsFeed extends EventTarget {
         return this.#items;
     }
 
+    /** Whether 'settled' was the last word: the run is over and every result has been read. */
+    get settled() {
+        return this.#settled;
+    }
+
     /**
      * Whether the session still runs: while it does, the feed polls; when it stops, one last read
      * picks up the final results (they are written before the final state is published).
@@ -90,6 +100,21 @@ export class ResultsFeed extends EventTarget {
         this.#begun = true;
         this.#live = live;
         if (changed) {
+            this.#settled = false;
+            this.poke();
+        }
+    }
+
+    /** A paused feed asks nothing (a hidden tab must not poll); resuming catches up at once. */
+    setPaused(paused) {
+        if (this.#paused === paused || this.#stopped) {
+            return;
+        }
+        this.#paused = paused;
+        if (paused) {
+            clearTimeout(this.#timer);
+            this.#timer = 0;
+        } else if (this.#begun && !this.#settled) {
             this.poke();
         }
     }
@@ -118,6 +143,9 @@ export class ResultsFeed extends EventTarget {
 
     // Reads at `due` (a Date.now() time), unless a read is already planned sooner.
     #readAt(due) {
+        if (this.#paused) {
+            return;
+        }
         const wait = due - Date.now();
         if (wait <= 0) {
             this.#read();
@@ -157,6 +185,7 @@ export class ResultsFeed extends EventTarget {
             // Still running, or the last read failed: ask again in a moment.
             this.#readAt(Date.now() + this.#pollMs);
         } else {
+            this.#settled = true;
             this.dispatchEvent(new CustomEvent('settled', { detail: { total: this.#items.length } }));
         }
     }
@@ -164,6 +193,7 @@ export class ResultsFeed extends EventTarget {
     // Follows has_more until the end; resolves to whether it reached the end without an error.
     async #drain() {
         for (;;) {
+            const after = this.#cursor;
             const page = await this.#fetchPage();
             if (!page || this.#stopped) {
                 return false;
@@ -179,6 +209,9 @@ export class ResultsFeed extends EventTarget {
             if (typeof page.next_cursor === 'string') {
                 this.#cursor = page.next_cursor;
             }
+            this.dispatchEvent(new CustomEvent('page', {
+                detail: { after, next: this.#cursor, items: page.items ?? [], hasMore: Boolean(page.has_more) },
+            }));
             if (added.length > 0) {
                 this.dispatchEvent(new CustomEvent('rows', { detail: { items: added, total: this.#items.length } }));
             }
@@ -189,31 +222,164 @@ export class ResultsFeed extends EventTarget {
     }
 
     async #fetchPage() {
-        const query = new URLSearchParams({ cursor: this.#cursor, limit: String(this.#limit) });
-        if (this.#state) {
-            query.set('state', this.#state);
-        }
-        const url = `${this.#base}/api/ingest/session/${encodeURIComponent(this.#sessionId)}/files?${query}`;
-        try {
-            const response = await fetch(url, {
-                headers: { Accept: 'application/json' },
-                cache: 'no-store',
-                signal: this.#abort.signal,
-            });
-            const body = await response.json().catch(() => null);
-            if (!response.ok) {
-                if (response.status === 404) {
-                    // Forgotten (deleted): nothing more will ever come.
-                    this.stop();
-                }
-                this.dispatchEvent(new CustomEvent('failure', { detail: { status: response.status, body } }));
-                return null;
+        const result = await fetchResultsPage({
+            base: this.#base,
+            sessionId: this.#sessionId,
+            state: this.#state,
+            cursor: this.#cursor,
+            limit: this.#limit,
+            signal: this.#abort.signal,
+        });
+        if (result && !result.ok) {
+            if (result.status === 404) {
+                // Forgotten (deleted): nothing more will ever come.
+                this.stop();
             }
-            return body;
-        } catch {
-            // Aborted, or offline for a moment: the next round tries again.
+            this.dispatchEvent(new CustomEvent('failure', { detail: { status: result.status, body: result.body } }));
             return null;
         }
+        return result?.body ?? null;
+    }
+}
+
+/**
+ * One state's results (a filter of the table), derived from a feed of every result of the session
+ * (`source`: a ResultsFeed or a relayed one). It reads that state's backlog once, from cursor 0, and
+ * from then on only picks that state's rows out of what the source emits: a filtered view never
+ * polls. No gap: whatever the source has not emitted yet it will, and what it emitted before the
+ * backlog read was written before it, so the backlog has it. Repeats are dropped by seq; the backlog
+ * holds everything older than what the source emits next, so the order stays the processing order.
+ * Emits 'rows', 'settled' and 'failure' as a ResultsFeed does.
+ */
+export class FilteredResults extends EventTarget {
+    #source;
+    #state;
+    #base;
+    #limit;
+    #retryMs;
+    #seqs = new Set();
+    #items = [];
+    #buffer = [];
+    #loaded = false;
+    #stopped = false;
+    #timer = 0;
+    #abort = new AbortController();
+    #onRows = (event) => this.#sourceRows(event.detail.items);
+    #onSettled = () => this.#maybeSettled();
+
+    constructor({ source, state, base = '', limit = 500, retryMs = 1000 }) {
+        super();
+        this.#source = source;
+        this.#state = state;
+        this.#base = base;
+        this.#limit = limit;
+        this.#retryMs = retryMs;
+    }
+
+    get state() {
+        return this.#state;
+    }
+
+    get items() {
+        return this.#items;
+    }
+
+    start() {
+        this.#source.addEventListener('rows', this.#onRows);
+        this.#source.addEventListener('settled', this.#onSettled);
+        this.#load();
+    }
+
+    stop() {
+        this.#stopped = true;
+        clearTimeout(this.#timer);
+        this.#abort.abort();
+        this.#source.removeEventListener('rows', this.#onRows);
+        this.#source.removeEventListener('settled', this.#onSettled);
+    }
+
+    async #load() {
+        const backlog = [];
+        let cursor = '0';
+        for (;;) {
+            const result = await fetchResultsPage({
+                base: this.#base,
+                sessionId: this.#source.sessionId,
+                state: this.#state,
+                cursor,
+                limit: this.#limit,
+                signal: this.#abort.signal,
+            });
+            if (this.#stopped) {
+                return;
+            }
+            if (!result) {
+                // Offline for a moment: read the backlog again (the source keeps buffering meanwhile).
+                this.#timer = setTimeout(() => this.#load(), this.#retryMs);
+                return;
+            }
+            if (!result.ok) {
+                this.dispatchEvent(new CustomEvent('failure', { detail: { status: result.status, body: result.body } }));
+                return;
+            }
+            backlog.push(...(result.body.items ?? []));
+            cursor = String(result.body.next_cursor ?? cursor);
+            if (!result.body.has_more) {
+                break;
+            }
+        }
+        this.#loaded = true;
+        this.#add([...backlog, ...this.#buffer.splice(0)].sort((x, y) => x.seq - y.seq));
+        this.#maybeSettled();
+    }
+
+    #sourceRows(items) {
+        const mine = items.filter((item) => item.state === this.#state);
+        if (!this.#loaded) {
+            this.#buffer.push(...mine);
+            return;
+        }
+        this.#add(mine);
+    }
+
+    #add(items) {
+        const added = [];
+        for (const item of items) {
+            if (item.state === this.#state && !this.#seqs.has(item.seq)) {
+                this.#seqs.add(item.seq);
+                this.#items.push(item);
+                added.push(item);
+            }
+        }
+        if (added.length > 0) {
+            this.dispatchEvent(new CustomEvent('rows', { detail: { items: added, total: this.#items.length } }));
+        }
+    }
+
+    // Settled once the backlog is in and the source has read everything of a finished run.
+    #maybeSettled() {
+        if (this.#loaded && !this.#stopped && this.#source.settled) {
+            this.dispatchEvent(new CustomEvent('settled', { detail: { total: this.#items.length } }));
+        }
+    }
+}
+
+/**
+ * Reads one page of a session's results. Resolves to { ok: true, body } (body: { items, next_cursor,
+ * has_more }), { ok: false, status, body } when the API refused, or null when aborted or offline.
+ */
+export async function fetchResultsPage({ base = '', sessionId, state = '', cursor = '0', limit = 500, signal }) {
+    const query = new URLSearchParams({ cursor: String(cursor), limit: String(limit) });
+    if (state) {
+        query.set('state', state);
+    }
+    const url = `${base}/api/ingest/session/${encodeURIComponent(sessionId)}/files?${query}`;
+    try {
+        const response = await fetch(url, { headers: { Accept: 'application/json' }, cache: 'no-store', signal });
+        const body = await response.json().catch(() => null);
+        return response.ok ? { ok: true, body } : { ok: false, status: response.status, body };
+    } catch {
+        return null;
     }
 }
 

@@ -82,6 +82,24 @@ public sealed class IngestPage(IPage page)
         public static string ResultsTabCount(string filter) => $"#results-count-{filter}";
     }
 
+    /// <summary>
+    /// An init script that lets a test hide the tab: <c>document.visibilityState</c> then says
+    /// "hidden" and <c>visibilitychange</c> fires, as when the user switches to another tab.
+    /// </summary>
+    public const string HideableScript = """
+        (() => {
+          let hidden = false;
+          Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => (hidden ? 'hidden' : 'visible') });
+          Object.defineProperty(document, 'hidden', { configurable: true, get: () => hidden });
+          window.__setHidden = (value) => {
+            if (hidden !== value) {
+              hidden = value;
+              document.dispatchEvent(new Event('visibilitychange'));
+            }
+          };
+        })();
+        """;
+
     public IPage Page => page;
 
     public ILocator FolderList => page.Locator(Selectors.FolderList);
@@ -163,6 +181,13 @@ public sealed class IngestPage(IPage page)
     public async Task OpenFolderAsync(string path) =>
         await FolderRow(path).Locator(Selectors.FolderName).ClickAsync();
 
+    /// <summary>Goes up one folder and waits until the parent is listed.</summary>
+    public async Task FolderUpAsync(string parent)
+    {
+        await page.Locator(Selectors.FolderUp).ClickAsync();
+        await Expect(FolderList).ToHaveAttributeAsync("data-path", parent);
+    }
+
     public async Task AddTypedFolderAsync(string path)
     {
         await TypedFolder.FillAsync(path);
@@ -207,6 +232,40 @@ public sealed class IngestPage(IPage page)
     /// <summary>Waits until the run is over and the table has read all its results.</summary>
     public async Task WaitForResultsSettledAsync(float timeoutMs = 15_000) =>
         await Expect(ResultsPanel).ToHaveAttributeAsync("data-settled", "true", new() { Timeout = timeoutMs });
+
+    /// <summary>Hides or shows the tab (the page must have been opened with <see cref="HideableScript"/>).</summary>
+    public async Task SetHiddenAsync(bool hidden) =>
+        await page.EvaluateAsync("(hidden) => window.__setHidden(hidden)", hidden);
+
+    /// <summary>Waits until the results table has read <paramref name="total"/> results of its filter.</summary>
+    public async Task WaitForResultsTotalAsync(int total, float timeoutMs = 10_000) =>
+        await Expect(ResultsPanel).ToHaveAttributeAsync("data-total", total.ToString(System.Globalization.CultureInfo.InvariantCulture), new() { Timeout = timeoutMs });
+
+    /// <summary>
+    /// Opens a folder in the browser and returns the milliseconds from the click to the listing on
+    /// screen, timed inside the page (no test-runner round trips in the number).
+    /// </summary>
+    public async Task<double> TimeFolderListingAsync(string path) =>
+        await page.EvaluateAsync<double>("""
+            (path) => new Promise((resolve, reject) => {
+              const list = document.querySelector('#folder-list');
+              const button = [...list.querySelectorAll('li.folder-row')].find((li) => li.dataset.path === path)?.querySelector('button.folder-name');
+              if (!button) {
+                reject(new Error(`no folder row ${path}`));
+                return;
+              }
+              const started = performance.now();
+              const done = () => list.dataset.path === path && list.dataset.state === 'loaded';
+              const observer = new MutationObserver(() => {
+                if (done()) {
+                  observer.disconnect();
+                  resolve(performance.now() - started);
+                }
+              });
+              observer.observe(list, { attributes: true, childList: true, subtree: true });
+              button.click();
+            })
+            """, path);
 
     /// <summary>The rows of the results table now in the DOM, top to bottom.</summary>
     public async Task<IReadOnlyList<ResultRow>> ReadResultRowsAsync()
