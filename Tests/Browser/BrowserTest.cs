@@ -41,7 +41,7 @@ public abstract partial class BrowserTest(string browser)
     protected IngestClient Api { get; private set; } = null!;
 
     /// <summary>Where screenshots and traces go (git-ignored).</summary>
-    public static string ArtifactsDirectory { get; } = Path.Combine(RepositoryRoot(), "Tests", "playwright-artifacts");
+    public static string ArtifactsDirectory { get; } = Path.Combine(Repository.Root, "Tests", "playwright-artifacts");
 
     [SetUp]
     public async Task OpenContextAsync()
@@ -270,17 +270,4 @@ public abstract partial class BrowserTest(string browser)
 
     private static string Sanitize(string name) =>
         string.Concat(name.Select(c => char.IsLetterOrDigit(c) || c is '-' or '_' ? c : '_'));
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "IngestLite.csproj")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        return Directory.GetCurrentDirectory();
-    }
 }

@@ -13,7 +13,8 @@ namespace IngestLite.Tests.Integration.Browser;
 /// reader tab relays them), hidden tabs ask nothing, and every tab keeps connections free for its own
 /// requests. Runs are paced by the test host's gate, so no step races the run.
 /// </summary>
-public sealed class TabsTests : BrowserTest
+[TestFixtureSource(typeof(BrowserTest), nameof(Browsers))]
+public sealed class TabsTests(string browser) : BrowserTest(browser)
 {
     private const string FilesPath = "/files?";
 

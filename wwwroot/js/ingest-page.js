@@ -8,11 +8,12 @@
 import { byId, fetchJson, problemText, setText } from './dom.js';
 import { FolderBrowser } from './folder-browser.js';
 import { LivePanel } from './live-panel.js';
-import { isFinal, Mode, ProgressClient } from './progress-client.js';
+import { Mode, ProgressClient } from './progress-client.js';
 import { csvUrl, FILTERS, FilteredResults } from './results-client.js';
 import { ResultsView } from './results-table.js';
 import { SessionList } from './session-list.js';
 import { SharedResults } from './shared-results.js';
+import { isFinal } from './wire.js';
 
 const SESSIONS_SHOWN = 15;
 // Without the stream, sessions started elsewhere only show up by asking again now and then.

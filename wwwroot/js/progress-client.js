@@ -14,8 +14,7 @@
 import { Mode, SharedStream } from './shared-stream.js';
 import { Events, isFinal, parseEventData } from './wire.js';
 
-// Re-exported for the page's modules that already import them from here; wire.js is their home.
-export { isFinal, Mode };
+export { Mode };
 
 export class ProgressClient extends EventTarget {
     #base;
