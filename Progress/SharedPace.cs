@@ -12,7 +12,8 @@ namespace IngestLite.Progress;
 /// streams' CPU.
 /// A milestone (a file finished, the status changed: what a viewer is watching for) does not wait for the
 /// burst to pause: it is released at once, or within <see cref="MilestoneLook"/> when a wait is running,
-/// at most once per MinEventInterval, so a stream sends at most twice 1/MinEventInterval events a second.
+/// at most once per half MinEventInterval (files finishing at 10 a second, give or take, all go out at once),
+/// so a stream sends at most three times 1/MinEventInterval events a second.
 /// </summary>
 public sealed class SharedPace
 {
@@ -158,11 +159,11 @@ public sealed class SharedPace
         return false;
     }
 
-    /// <summary>A milestone not released yet, and none released within the last MinEventInterval.</summary>
+    /// <summary>A milestone not released yet, and none released within the last half MinEventInterval.</summary>
     private bool MilestoneDue(Func<long>? milestone, long now, StreamOptions options, TimeProvider time) =>
         milestone is not null
         && milestone() != Volatile.Read(ref _milestoneReleased)
-        && (Volatile.Read(ref _milestoneReleasedAt) == 0 || time.GetElapsedTime(Volatile.Read(ref _milestoneReleasedAt), now) >= options.MinEventInterval);
+        && (Volatile.Read(ref _milestoneReleasedAt) == 0 || time.GetElapsedTime(Volatile.Read(ref _milestoneReleasedAt), now) >= options.MinEventInterval / 2);
 
     private Task<long> Release(long now, Func<long>? milestone, bool urgent)
     {
