@@ -20,16 +20,7 @@ public sealed class StreamTests : ApiTest
         // The run waits at the gate until the stream is open, so the stream sees it from its first file.
         HoldAfter(0);
         var id = await Api.StartAsync(new { directory = Folder });
-        var events = new List<ReceivedEvent>();
-        using (var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60)))
-        using (var response = await SseReader.OpenAsync(Http, $"api/ingest/stream/{id}", null, cts.Token))
-        {
-            App.Gate.Open();
-            await foreach (var e in SseReader.ReadAsync(response, cts.Token))
-            {
-                events.Add(e);
-            }
-        }
+        var events = await ReadOnceOpenAsync($"api/ingest/stream/{id}", null);
 
         var status = await Api.StatusTextAsync(id);
 
@@ -122,16 +113,7 @@ public sealed class StreamTests : ApiTest
 
         var lastId = before[^1].Id!;
         Assert.That((await Api.StatusAsync(id))["status"]!.GetValue<string>(), Is.EqualTo("processing"), "the client left mid-run");
-        var after = new List<ReceivedEvent>();
-        using (var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60)))
-        using (var response = await SseReader.OpenAsync(Http, $"api/ingest/stream/{id}", lastId, cts.Token))
-        {
-            App.Gate.Open();
-            await foreach (var e in SseReader.ReadAsync(response, cts.Token))
-            {
-                after.Add(e);
-            }
-        }
+        var after = await ReadOnceOpenAsync($"api/ingest/stream/{id}", lastId);
         var afterIds = after.Where(e => e.Id is not null).Select(e => long.Parse(e.Id!)).ToList();
 
         Assert.That(afterIds, Is.Not.Empty);
@@ -489,6 +471,21 @@ public sealed class StreamTests : ApiTest
 
     private static ProgressSnapshot Synthetic(string id, long seq, SessionStatus status) =>
         new(id, status, 0, 1, "f.png", "hash", 0, DateTimeOffset.UtcNow, null, SessionStats.Empty, [], [], seq, DateTimeOffset.UtcNow, 0, null);
+
+    /// <summary>Opens the stream, then opens the gate (so the stream is subscribed before the run moves on), and reads it to its end.</summary>
+    private async Task<List<ReceivedEvent>> ReadOnceOpenAsync(string url, string? lastEventId)
+    {
+        var events = new List<ReceivedEvent>();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        using var response = await SseReader.OpenAsync(Http, url, lastEventId, cts.Token);
+        App.Gate.Open();
+        await foreach (var e in SseReader.ReadAsync(response, cts.Token))
+        {
+            events.Add(e);
+        }
+
+        return events;
+    }
 
     private async Task<TimeSpan> TimeRunAsync(object parameters)
     {
