@@ -76,7 +76,7 @@ public sealed record SessionRecord(
     string SnapshotJson,
     string? ParentId)
 {
-    public ProgressSnapshot Snapshot => ProgressWire.FromText(SnapshotJson);
+    public ProgressSnapshot Snapshot => StoredSnapshot.FromText(SnapshotJson);
 }
 
 /// <summary>A hit of the catalog search, shaped for the API.</summary>

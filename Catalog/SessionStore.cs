@@ -155,7 +155,7 @@ public sealed class SessionStore(CatalogDatabase database, MediaCatalog media) :
             command.CommandText = "UPDATE sessions SET status = $status, snapshot = $snapshot WHERE id = $id";
             command.Parameters.AddWithValue("$id", snapshot.SessionId);
             command.Parameters.AddWithValue("$status", snapshot.Status.ToWire());
-            command.Parameters.AddWithValue("$snapshot", ProgressWire.ToText(snapshot));
+            command.Parameters.AddWithValue("$snapshot", StoredSnapshot.ToText(snapshot));
             await command.ExecuteNonQueryAsync(ct);
         }, cancellationToken);
 

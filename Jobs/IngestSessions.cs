@@ -97,7 +97,7 @@ public sealed partial class IngestSessions(
 
         var first = progress.Current;
         await catalog.CreateSessionAsync(
-            new SessionRecord(id, JsonSerializer.Serialize(parameters, ProgressWire.Options), first.Status.ToWire(), now, ProgressWire.ToText(first), parentId),
+            new SessionRecord(id, JsonSerializer.Serialize(parameters, ProgressWire.Options), first.Status.ToWire(), now, StoredSnapshot.ToText(first), parentId),
             discovery, cancellationToken);
         registry.Publish(first);
         jobs.Enqueue<IngestJob>(job => job.RunAsync(id, CancellationToken.None));

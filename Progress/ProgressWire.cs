@@ -44,10 +44,6 @@ public static class ProgressWire
 
     public static byte[] Serialize(ProgressSnapshot snapshot) => JsonSerializer.SerializeToUtf8Bytes(snapshot, Options);
 
-    public static string ToText(ProgressSnapshot snapshot) => JsonSerializer.Serialize(snapshot, Options);
-
-    public static ProgressSnapshot FromText(string json) =>
-        JsonSerializer.Deserialize<ProgressSnapshot>(json, Options) ?? throw new JsonException("a stored snapshot is null");
 
     /// <summary>
     /// A snapshot event: <see cref="DoneEvent"/> when final, else <see cref="ProgressEvent"/>. Its id is the

@@ -112,5 +112,5 @@ public sealed class SessionRecoveryTests
             SessionStats.Empty with { TotalFiles = totalFiles, TotalDiscovered = totalFiles }, [], [], 0, Start, 0, null);
 
     private static SessionRecord Record(ProgressSnapshot snapshot) =>
-        new(snapshot.SessionId, "{}", snapshot.Status.ToWire(), snapshot.StartTime, ProgressWire.ToText(snapshot), null);
+        new(snapshot.SessionId, "{}", snapshot.Status.ToWire(), snapshot.StartTime, StoredSnapshot.ToText(snapshot), null);
 }
