@@ -42,6 +42,11 @@ public sealed class IngestPageTests(string browser) : BrowserTest(browser)
 
         var counts = (await ProbeAsync<FilesText>(page, "files")).Where(f => f.Session == id && !f.Text.StartsWith("0 /", StringComparison.Ordinal))
             .Select(f => f.At - f.UpdatedAt).Order().ToList();
+        // Where the tail sits in the run (measured: in the first ~300 ms, while the page sets the new session up).
+        var shown = (await ProbeAsync<FilesText>(page, "files")).Where(f => f.Session == id).ToList();
+        var slow = shown.Where(f => f.At - f.UpdatedAt > 30).Select(f => $"\"{f.Text}\" {f.At - f.UpdatedAt:F0} ms at +{f.At - shown[0].At:F0} ms");
+        TestContext.Out.WriteLine($"{Context.Browser?.BrowserType.Name}: counts over 30 ms, with their time since the first count: {string.Join("; ", slow.DefaultIfEmpty("none"))}");
+
         var renders = (await RendersAsync(page, id)).Select(r => r.At - r.UpdatedAt).Order().ToList();
         TestContext.Out.WriteLine($"{Context.Browser?.BrowserType.Name}: snapshot → \"X / Y files\" on screen over {counts.Count} counts: {Summary(counts)}");
         TestContext.Out.WriteLine($"{Context.Browser?.BrowserType.Name}: snapshot → data-seq on screen over {renders.Count} updates: {Summary(renders)}");
