@@ -48,7 +48,7 @@ public interface IProgressRegistry
 }
 
 /// <summary>A published snapshot with its registry version and its JSON, serialized once.</summary>
-public sealed class ProgressUpdate(ProgressSnapshot snapshot, long version)
+public sealed class ProgressUpdate(ProgressSnapshot snapshot, long version, long milestones = 0)
 {
     private byte[]? _json;
     private string? _seqText;
@@ -56,6 +56,12 @@ public sealed class ProgressUpdate(ProgressSnapshot snapshot, long version)
     public ProgressSnapshot Snapshot { get; } = snapshot;
 
     public long Version { get; } = version;
+
+    /// <summary>
+    /// How many of the session's updates so far were milestones: its first, and every one that changed
+    /// processed files or status (what a viewer watches for). See <see cref="IProgressRegistry.Milestones"/>.
+    /// </summary>
+    public long Milestones { get; } = milestones;
 
     /// <summary>UTF-8 JSON of the snapshot, computed by the first reader that needs it and shared by all.</summary>
     public byte[] Json => _json ??= ProgressWire.Serialize(Snapshot);

@@ -72,7 +72,7 @@ public sealed class InProcessProgressRegistry : IProgressRegistry
                 milestone = entry.Latest is not { } previous
                     || previous.Snapshot.ProcessedFiles != snapshot.ProcessedFiles
                     || previous.Snapshot.Status != snapshot.Status;
-                entry.Latest = new ProgressUpdate(snapshot, NextVersion());
+                entry.Latest = new ProgressUpdate(snapshot, NextVersion(), (entry.Latest?.Milestones ?? 0) + (milestone ? 1 : 0));
                 break;
             }
         }

@@ -165,10 +165,8 @@ public static class ProgressApi
             ? (latest.Snapshot.Status.IsTerminal() ? -1 : latest.Snapshot.Seq)
             : -1;
 
-        // Changes whenever the session's processed files or status do: those go out without waiting for the burst to pause.
-        Func<long> milestone = () => registry.Get(sessionId)?.Snapshot is { } latest
-            ? ((long)latest.ProcessedFiles << 4) | (long)latest.Status
-            : -1;
+        // Changes with every milestone of the session (its count changed, or its status): those skip the burst's pause.
+        Func<long> milestone = () => registry.Get(sessionId)?.Milestones ?? -1;
         while (true)
         {
             if (!await subscription.WaitAsync(afterSeq, Remaining(deadline, time, options.HeartbeatInterval), time, cancellationToken))

@@ -389,6 +389,19 @@ public sealed class ProgressRegistryTests
     }
 
     [Test]
+    public void Milestones_count_a_sessions_first_update_and_every_change_of_its_count_or_status_not_its_stages()
+    {
+        _registry.Publish(Snapshot("m1", 1));
+        _registry.Publish(Snapshot("m1", 2) with { CurrentStage = "hash" });
+        Assert.That(_registry.Get("m1")!.Milestones, Is.EqualTo(1), "a stage is no milestone");
+        _registry.Publish(Snapshot("m1", 3) with { ProcessedFiles = 1 });
+        _registry.Publish(Snapshot("m1", 4) with { ProcessedFiles = 1, Status = SessionStatus.Completed });
+
+        Assert.That(_registry.Get("m1")!.Milestones, Is.EqualTo(3));
+        Assert.That(_registry.Milestones, Is.EqualTo(3), "the registry counts the same milestones");
+    }
+
+    [Test]
     public void Publishing_again_after_a_remove_starts_a_fresh_session_even_with_the_same_id_string()
     {
         var first = Snapshot("s1", 5);
