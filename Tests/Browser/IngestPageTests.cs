@@ -235,6 +235,36 @@ public sealed class IngestPageTests(string browser) : BrowserTest(browser)
     }
 
     [Test]
+    public async Task A_run_reviewed_before_commit_reaches_the_catalog_only_when_Commit_is_pressed()
+    {
+        var folder = NewFolder(6);
+        var page = await OpenIngestPageAsync();
+        await page.ReviewBeforeCommit.CheckAsync();
+        var id = await page.StartAsync(folder);
+        await page.WaitForFinalAsync("completed");
+        await Expect(page.StatusText).ToContainTextAsync("Ready to review: 6 files staged");
+        await Expect(page.CommitButton).ToBeVisibleAsync();
+        Assert.That(await CatalogCountAsync(folder), Is.Zero, "staged, not in the catalog");
+
+        // The commit waits at the gate after two files, so the page shows it committing.
+        HoldAfter(2);
+        await page.CommitButton.ClickAsync();
+        await Expect(page.LivePanel).ToHaveAttributeAsync("data-status", "committing");
+        await Expect(page.StatusText).ToContainTextAsync("Committing");
+        await Expect(page.CommitButton).ToBeHiddenAsync();
+        App.Gate.Open();
+        await page.WaitForFinalAsync("committed");
+        await Expect(page.StatusText).ToContainTextAsync("Committed: 6 in the catalog");
+        await Expect(page.CommitButton).ToBeHiddenAsync();
+        Assert.That(await CatalogCountAsync(folder), Is.EqualTo(6));
+        await AssertShowsApiStateAsync(page, id);
+    }
+
+    private async Task<int> CatalogCountAsync(string folder) =>
+        IngestClient.Parse(await Http.GetStringAsync($"api/media?q={folder}&limit=1000"))["items"]!.AsArray()
+            .Count(i => i!["path"]!.GetValue<string>().StartsWith(folder + "/", StringComparison.Ordinal));
+
+    [Test]
     public async Task A_stalled_run_is_flagged_and_the_flag_goes_when_it_ends()
     {
         var folder = NewFolder(3);

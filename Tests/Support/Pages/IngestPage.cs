@@ -58,6 +58,8 @@ public sealed class IngestPage(IPage page)
         public const string SummaryText = "#summary-text";
         public const string ReportLink = "#report-link";
         public const string ResumeButton = "#resume-button";
+        public const string CommitButton = "#commit-button";
+        public const string ReviewBeforeCommit = "#review-before-commit";
         public const string RecentSessions = "#recent-sessions";
         public const string RecentSession = "#recent-sessions li.session";
         public const string CurrentFile = "#current-file";
@@ -137,6 +139,10 @@ public sealed class IngestPage(IPage page)
     public ILocator CurrentFile => page.Locator(Selectors.CurrentFile);
 
     public ILocator ParentSession => page.Locator(Selectors.ParentSession);
+
+    public ILocator CommitButton => page.Locator(Selectors.CommitButton);
+
+    public ILocator ReviewBeforeCommit => page.Locator(Selectors.ReviewBeforeCommit);
 
     public ILocator ResultsPanel => page.Locator(Selectors.ResultsPanel);
 
