@@ -333,7 +333,21 @@ public static class SessionReport
             html.Append(" — ").Append(e.Encode(s.Message));
         }
 
-        html.Append("</p><p>Started ").Append(e.Encode(s.StartTime.ToString("u"))).Append(s.EndTime is { } end ? ", ended " + e.Encode(end.ToString("u")) : "").Append(".</p>");
+        html.Append("</p>");
+        if (s.CommitMode == CommitMode.Deferred)
+        {
+            // A deferred session's report is its preview: what a commit writes, and whether it has.
+            html.Append("<p id=\"report-commit\">").Append(s.Status switch
+            {
+                SessionStatus.Completed => "Preview: the processed files without errors are staged, not in the catalog yet. Commit writes them; deleting the session discards them.",
+                SessionStatus.Committing => $"Committing: {s.CommitProgress}%, {s.Stats.CommittedFiles} files in the catalog so far.",
+                SessionStatus.Committed => $"Committed: {s.Stats.CommittedFiles} files in the catalog.",
+                SessionStatus.CommitError => $"The commit failed ({e.Encode(s.CommitError ?? "")}); {s.Stats.CommittedFiles} files are in the catalog, the rest still staged.",
+                _ => "Deferred commit: files are staged as they are processed, and reach the catalog on commit.",
+            }).Append("</p>");
+        }
+
+        html.Append("<p>Started ").Append(e.Encode(s.StartTime.ToString("u"))).Append(s.EndTime is { } end ? ", ended " + e.Encode(end.ToString("u")) : "").Append(".</p>");
         html.Append("<table id=\"report-stats\"><tbody>");
         foreach (var (name, value) in new (string, int)[]
                  {

@@ -242,7 +242,7 @@ public sealed class IngestPageTests(string browser) : BrowserTest(browser)
         await page.ReviewBeforeCommit.CheckAsync();
         var id = await page.StartAsync(folder);
         await page.WaitForFinalAsync("completed");
-        await Expect(page.StatusText).ToContainTextAsync("Ready to review: 6 files staged");
+        await Expect(page.StatusText).ToContainTextAsync("Ready to review: 6 files processed");
         await Expect(page.CommitButton).ToBeVisibleAsync();
         Assert.That(await CatalogCountAsync(folder), Is.Zero, "staged, not in the catalog");
 

@@ -144,7 +144,7 @@ public sealed class UpstreamApiTests : ApiTest
         var files = IngestClient.Parse(await Http.GetStringAsync($"api/ingest/session/{id}/files?limit=100"))["items"]!.AsArray();
         Assert.That(files.Select(f => f!["state"]!.GetValue<string>()), Is.All.EqualTo("staged"));
         var report = await Http.GetStringAsync($"api/ingest/report/{id}");
-        Assert.That(report, Does.Contain("staged"), "the report previews what will be written");
+        Assert.That(report, Does.Contain("report-commit").And.Contain("are staged, not in the catalog yet"), "the report previews what will be written");
 
         // The commit waits at the gate after two files: it is in progress for as long as the test looks.
         HoldAfter(2);

@@ -278,7 +278,7 @@ function statusSentence(s) {
             return `Ingesting ${files}…`;
         case 'completed':
             return s.commit_mode === 'deferred'
-                ? `Ready to review: ${format.plural(s.processed_files - (s.stats?.errors ?? 0), 'file')} staged, ${format.plural(s.stats?.errors ?? 0, 'error')}. Nothing is in the catalog until you commit.`
+                ? `Ready to review: ${format.plural(s.processed_files, 'file')} processed, ${format.plural(s.stats?.errors ?? 0, 'error')}. Nothing is in the catalog until you commit.`
                 : `Completed: ${format.count(s.stats?.committed_files)} committed, ${format.plural(s.stats?.errors ?? 0, 'error')}.`;
         case 'committing':
             return `Committing: ${s.commit_progress ?? 0}% (${format.count(s.stats?.committed_files)} in the catalog)…`;
