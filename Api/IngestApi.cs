@@ -21,11 +21,31 @@ public static class IngestApi
 
     public sealed record ActiveSession(string? SessionId, SessionStatus? Status, ProgressSnapshot? Snapshot);
 
-    public sealed record DirectoryEntry(string Name, string Path, bool HasChildren, int TotalFiles, int IngestedFiles);
+    public sealed record CommitRequest(string? SessionId);
+
+    public sealed record CommitStarted(string SessionId, string Status = "commit_started");
+
+    /// <summary>Upstream's commit-status keys, plus the session's mode and the files in the catalog.</summary>
+    public sealed record CommitStatus(
+        string SessionId, SessionStatus Status, int CommitProgress, IReadOnlyList<string> CommitErrors, string? CommitError,
+        CommitMode CommitMode, int CommittedFiles);
+
+    public sealed record CleanedUp(string Status = "cleaned_up");
+
+    public sealed record FileTypeList(IReadOnlyList<string> FileTypes);
+
+    /// <summary>A sub-folder: <c>path</c> absolute (as upstream), <c>relative_path</c> in the media root.</summary>
+    public sealed record DirectoryEntry(string Name, string Path, string RelativePath, bool HasChildren, int TotalFiles, int IngestedFiles);
 
     public sealed record FileSummary(int TotalFiles, int IngestedFiles, IReadOnlyDictionary<string, int> ByExtension);
 
-    public sealed record DirectoryListing(string Path, string? Parent, IReadOnlyList<DirectoryEntry> Directories, FileSummary FileSummary);
+    /// <summary>
+    /// A folder as upstream lists it (<c>path</c> and <c>parent</c> absolute, <c>parent</c> null at the root, <c>file_summary</c>
+    /// its text), with the same in the media root's terms (<c>relative_path</c>, <c>relative_parent</c>) and the media counts in <c>files</c>.
+    /// </summary>
+    public sealed record DirectoryListing(
+        string Path, string? Parent, IReadOnlyList<DirectoryEntry> Directories, string FileSummary,
+        string RelativePath, string? RelativeParent, FileSummary Files);
 
     public static IEndpointRouteBuilder MapIngestApi(this IEndpointRouteBuilder routes)
     {
@@ -34,36 +54,50 @@ public static class IngestApi
         group.MapPost("/cancel/{sessionId}", CancelAsync);
         group.MapPost("/resume/{sessionId}", ResumeAsync);
         group.MapDelete("/session/{sessionId}", DeleteAsync);
+        group.MapPost("/commit", CommitAsync).WithMetadata(new RequestSizeLimitAttribute(MaxBodyBytes));
+        group.MapGet("/commit-status/{sessionId}", CommitStatusAsync);
         group.MapGet("/sessions", ListAsync);
-        group.MapGet("/active-session", (IngestSessions sessions) =>
-            TypedResults.Ok(sessions.Active() is { } active ? new ActiveSession(active.SessionId, active.Status, active) : new ActiveSession(null, null, null)));
+        group.MapGet("/active-session", async (IngestSessions sessions, CancellationToken cancellationToken) =>
+            TypedResults.Ok(await sessions.ActiveAsync(cancellationToken) is { } active ? new ActiveSession(active.SessionId, active.Status, active) : new ActiveSession(null, null, null)));
         group.MapGet("/directories", DirectoriesAsync);
+        group.MapPost("/file-types", FileTypesAsync).WithMetadata(new RequestSizeLimitAttribute(MaxBodyBytes));
         group.MapGet("/report/{sessionId}", ReportAsync);
+
+        // The replaced app's page lived here; IngestLite's own page is its successor.
+        routes.MapGet("/ingest-v2", () => TypedResults.Redirect("/"));
         return routes;
     }
 
-    private static async Task<Results<Ok<StartedSession>, ValidationProblem, ProblemHttpResult>> ProcessAsync(
-        HttpRequest request, IngestSessions sessions, CancellationToken cancellationToken)
+    /// <summary>Reads a small JSON body, or says which field is wrong (or that it is not JSON, or too large).</summary>
+    private static async Task<(T? Body, IResult? Problem)> ReadJsonAsync<T>(HttpRequest request, CancellationToken cancellationToken)
     {
         if (!request.HasJsonContentType())
         {
-            return Problems.Invalid("body", "must be JSON (Content-Type: application/json)");
+            return (default, Problems.Invalid("body", "must be JSON (Content-Type: application/json)"));
         }
 
-        ProcessRequest? body;
         try
         {
-            body = await JsonSerializer.DeserializeAsync<ProcessRequest>(request.Body, ProgressWire.Options, cancellationToken);
+            return (await JsonSerializer.DeserializeAsync<T>(request.Body, ProgressWire.Options, cancellationToken), null);
         }
         catch (JsonException ex)
         {
             var field = string.IsNullOrEmpty(ex.Path) || ex.Path == "$" ? "body" : ex.Path.TrimStart('$', '.');
-            return Problems.Invalid(field, "is not valid JSON of the expected type");
+            return (default, Problems.Invalid(field, "is not valid JSON of the expected type"));
         }
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            return TypedResults.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "The request body is too large.",
-                detail: $"body: must be at most {MaxBodyBytes} bytes");
+            return (default, TypedResults.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "The request body is too large.",
+                detail: $"body: must be at most {MaxBodyBytes} bytes"));
+        }
+    }
+
+    private static async Task<IResult> ProcessAsync(HttpRequest request, IngestSessions sessions, CancellationToken cancellationToken)
+    {
+        var (body, problem) = await ReadJsonAsync<ProcessRequest>(request, cancellationToken);
+        if (problem is not null)
+        {
+            return problem;
         }
 
         if (body?.Parameters is not { } parameters)
@@ -73,6 +107,40 @@ public static class IngestApi
 
         var (started, error) = await sessions.StartAsync(parameters, parentId: null, cancellationToken);
         return error is not null ? Problems.Invalid(error.Field, error.Reason) : TypedResults.Ok(started!);
+    }
+
+    private static async Task<IResult> CommitAsync(HttpRequest request, IngestSessions sessions, CancellationToken cancellationToken)
+    {
+        var (body, problem) = await ReadJsonAsync<CommitRequest>(request, cancellationToken);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        if (string.IsNullOrWhiteSpace(body?.SessionId))
+        {
+            return Problems.Invalid("session_id", "is required: send {\"session_id\": \"...\"}");
+        }
+
+        var (snapshot, error) = await sessions.CommitAsync(body.SessionId, cancellationToken);
+        if (snapshot is null)
+        {
+            return Problems.UnknownSession(body.SessionId);
+        }
+
+        return error is not null ? Problems.Invalid(error.Field, error.Reason) : TypedResults.Ok(new CommitStarted(snapshot.SessionId));
+    }
+
+    private static async Task<Results<Ok<CommitStatus>, ProblemHttpResult>> CommitStatusAsync(
+        string sessionId, IngestSessions sessions, CancellationToken cancellationToken)
+    {
+        if (await sessions.FindAsync(sessionId, cancellationToken) is not { } s)
+        {
+            return Problems.UnknownSession(sessionId);
+        }
+
+        var errors = s.ErrorDetails.Where(e => e.Stage == "commit").Select(e => e.ToString()).TakeLast(10).ToList();
+        return TypedResults.Ok(new CommitStatus(s.SessionId, s.Status, s.CommitProgress, errors, s.CommitError, s.CommitMode, s.Stats.CommittedFiles));
     }
 
     private static async Task<Results<Ok<ProgressSnapshot>, ProblemHttpResult>> CancelAsync(
@@ -93,9 +161,18 @@ public static class IngestApi
             : TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "The session cannot be resumed.", detail: $"{error.Field}: {error.Reason}");
     }
 
-    private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(
-        string sessionId, IngestSessions sessions, CancellationToken cancellationToken) =>
-        await sessions.DeleteAsync(sessionId, cancellationToken) ? TypedResults.NoContent() : Problems.UnknownSession(sessionId);
+    /// <summary>As upstream: 200 <c>cleaned_up</c>, also for a session already gone (deleting is idempotent); 400 for an id that is no session id.</summary>
+    private static async Task<Results<Ok<CleanedUp>, ValidationProblem>> DeleteAsync(
+        string sessionId, IngestSessions sessions, CancellationToken cancellationToken)
+    {
+        if (!Guid.TryParse(sessionId, out _))
+        {
+            return Problems.Invalid("session_id", $"'{sessionId}' is not a session id");
+        }
+
+        await sessions.DeleteAsync(sessionId, cancellationToken);
+        return TypedResults.Ok(new CleanedUp());
+    }
 
     private static async Task<Results<Ok<IReadOnlyList<ProgressSnapshot>>, ValidationProblem>> ListAsync(
         IngestSessions sessions, CancellationToken cancellationToken, int limit = 50)
@@ -108,8 +185,8 @@ public static class IngestApi
         return TypedResults.Ok(await sessions.ListAsync(limit, cancellationToken));
     }
 
-    private static async Task<Results<Ok<DirectoryListing>, ValidationProblem>> DirectoriesAsync(
-        MediaRoot root, IMediaCatalog catalog, CancellationToken cancellationToken, string? path = null)
+    private static async Task<Results<Ok<DirectoryListing>, ValidationProblem, ProblemHttpResult>> DirectoriesAsync(
+        MediaRoot root, IMediaCatalog catalog, HttpResponse response, CancellationToken cancellationToken, string? path = null)
     {
         if (!root.TryResolve(path, out var full, out var reason))
         {
@@ -118,7 +195,7 @@ public static class IngestApi
 
         if (!Directory.Exists(full))
         {
-            return Problems.Invalid("path", $"'{path}' does not exist or is not a folder");
+            return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Directory not found.", detail: $"path: '{path}' does not exist or is not a folder");
         }
 
         FilePattern.TryParse(null, out var media, out _);
@@ -142,15 +219,78 @@ public static class IngestApi
         var ingested = await catalog.CountByDirectoryAsync(children.Select(c => c.Relative).Append(relative), cancellationToken);
         var entries = children.Select(c => new DirectoryEntry(
             c.Name,
+            c.Full,
             c.Relative,
             SafeList(() => new DirectoryInfo(c.Full).EnumerateDirectories()).Any(d => !d.Name.StartsWith('.')),
             SafeList(() => new DirectoryInfo(c.Full).EnumerateFiles()).Count(f => media.IsMatch(f.Name)),
             ingested.GetValueOrDefault(c.Relative))).ToList();
 
-        var here = SafeList(() => new DirectoryInfo(full).EnumerateFiles()).Where(f => media.IsMatch(f.Name)).ToList();
+        var files = SafeList(() => new DirectoryInfo(full).EnumerateFiles()).ToList();
+        var here = files.Where(f => media.IsMatch(f.Name)).ToList();
         var byExtension = here.GroupBy(f => f.Extension.ToLowerInvariant()).ToDictionary(g => g.Key, g => g.Count());
         var parent = relative.Length == 0 ? null : (Path.GetDirectoryName(relative)?.Replace('\\', '/') ?? "");
-        return TypedResults.Ok(new DirectoryListing(relative, parent, entries, new FileSummary(here.Count, ingested.GetValueOrDefault(relative), byExtension)));
+
+        // As upstream: never cached, so a listing reopened after an ingest shows its new counts.
+        response.Headers.CacheControl = "no-cache, no-store, must-revalidate";
+        return TypedResults.Ok(new DirectoryListing(
+            full, parent is null ? null : root.ToFull(parent), entries, UpstreamSummary(files), relative, parent,
+            new FileSummary(here.Count, ingested.GetValueOrDefault(relative), byExtension)));
+    }
+
+    /// <summary>Upstream's <c>file_summary</c>: every file of the folder counted by extension, "3 png, 1 txt", or "No files".</summary>
+    private static string UpstreamSummary(IEnumerable<FileInfo> files)
+    {
+        var counts = files.GroupBy(f => f.Extension.ToLowerInvariant()).OrderBy(g => g.Key, StringComparer.Ordinal)
+            .Select(g => $"{g.Count()} {(g.Key.Length == 0 ? "no extension" : g.Key[1..])}").ToList();
+        return counts.Count == 0 ? "No files" : string.Join(", ", counts);
+    }
+
+    /// <summary>
+    /// Upstream's file types: the media extensions (without the dot) of the files directly in the given folders.
+    /// A folder outside the media root is refused (upstream skipped it silently); one that no longer exists adds nothing.
+    /// </summary>
+    private static async Task<IResult> FileTypesAsync(HttpRequest request, MediaRoot root, CancellationToken cancellationToken)
+    {
+        var (folders, problem) = await ReadJsonAsync<List<string>>(request, cancellationToken);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        if (folders is null)
+        {
+            return Problems.Invalid("body", "must be a JSON array of folders");
+        }
+
+        if (folders.Count > 1000)
+        {
+            return Problems.Invalid("body", "at most 1000 folders");
+        }
+
+        FilePattern.TryParse(null, out var media, out _);
+        var types = new SortedSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < folders.Count; i++)
+        {
+            if (string.IsNullOrWhiteSpace(folders[i]))
+            {
+                return Problems.Invalid($"[{i}]", "must not be empty");
+            }
+
+            if (!root.TryResolve(folders[i], out var full, out var reason))
+            {
+                return Problems.Invalid($"[{i}]", $"'{folders[i]}' {reason}");
+            }
+
+            foreach (var file in SafeList(() => new DirectoryInfo(full).EnumerateFiles()))
+            {
+                if (media.IsMatch(file.Name))
+                {
+                    types.Add(file.Extension.TrimStart('.').ToLowerInvariant());
+                }
+            }
+        }
+
+        return TypedResults.Ok(new FileTypeList([.. types]));
     }
 
     private static IEnumerable<T> SafeList<T>(Func<IEnumerable<T>> list)

@@ -1,5 +1,6 @@
 using System.Net.ServerSentEvents;
 using System.Text.Json;
+using IngestLite.Progress;
 using IngestLite.Tests.Support;
 
 namespace IngestLite.Bench;
@@ -28,7 +29,7 @@ public static class Bandwidth
         await using var body = await response.Content.ReadAsStreamAsync();
         await foreach (var item in SseParser.Create(body, static (_, data) => data.ToArray()).EnumerateAsync())
         {
-            if (item.EventType == "done")
+            if (ProgressWire.IsFinalSnapshot(item.EventType, item.Data))
             {
                 using var json = JsonDocument.Parse(item.Data);
                 return json.RootElement.GetProperty("processed_files").GetInt32();

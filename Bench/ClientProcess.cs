@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net.ServerSentEvents;
 using System.Net.Sockets;
 using System.Text;
+using IngestLite.Progress;
 
 namespace IngestLite.Bench;
 
@@ -115,7 +116,7 @@ public static class ClientProcess
         var body = await response.Content.ReadAsStreamAsync();
 
         // The data is only checked for whose it is, not kept (a browser would hand it to the page).
-        var events = SseParser.Create(body, (_, data) => session() is { } ours && data.StartsWith(ours)).EnumerateAsync().GetAsyncEnumerator();
+        var events = SseParser.Create(body, (type, data) => session() is { } ours && data.StartsWith(ours) && ProgressWire.IsFinalSnapshot(type, data)).EnumerateAsync().GetAsyncEnumerator();
         if (!await events.MoveNextAsync())
         {
             throw new InvalidOperationException("a viewer's stream ended before its first event");
@@ -132,7 +133,7 @@ public static class ClientProcess
             {
                 do
                 {
-                    if (events.Current is { EventType: "done", Data: true })
+                    if (events.Current.Data)
                     {
                         return;
                     }

@@ -96,7 +96,7 @@ public static class Soak
             await foreach (var item in SseParser.Create(body, static (_, data) => data.ToArray()).EnumerateAsync())
             {
                 lastId = item.EventId ?? lastId;
-                if (item.EventType == "done")
+                if (ProgressWire.IsFinalSnapshot(item.EventType, item.Data))
                 {
                     using var json = JsonDocument.Parse(item.Data);
                     return new Outcome(true, json.RootElement.GetProperty("processed_files").GetInt32(), reconnects, failures);

@@ -72,5 +72,10 @@ public static class CatalogMigrations
             name TEXT PRIMARY KEY,
             value INTEGER NOT NULL) WITHOUT ROWID;
         """,
+
+        // 4: a deferred session's processed file, held until its commit (the MediaRecord as JSON); NULL once committed.
+        """
+        ALTER TABLE session_files ADD COLUMN staged TEXT;
+        """,
     ];
 }

@@ -37,7 +37,17 @@ public static class FileStates
     public const string Skipped = "skipped";
     public const string Failed = "failed";
 
-    public static readonly IReadOnlyList<string> All = [Committed, CommittedWithWarnings, Skipped, Failed];
+    /// <summary>Processed in a deferred session and held for its commit; not in the catalog yet.</summary>
+    public const string Staged = "staged";
+    public const string StagedWithWarnings = "staged_with_warnings";
+
+    public static readonly IReadOnlyList<string> All = [Committed, CommittedWithWarnings, Skipped, Failed, Staged, StagedWithWarnings];
+
+    /// <summary>The state a processed file is held in until its deferred commit.</summary>
+    public static string ToStaged(string state) => state == CommittedWithWarnings ? StagedWithWarnings : Staged;
+
+    /// <summary>The state a staged file takes once committed.</summary>
+    public static string FromStaged(string state) => state == StagedWithWarnings ? CommittedWithWarnings : Committed;
 }
 
 /// <summary>What happened to one file of a session; <see cref="Seq"/> is its place in processing order.</summary>
@@ -62,7 +72,8 @@ public sealed record FileResultTotals(
     int Metadata,
     int Keywords,
     int Scores,
-    int Warnings);
+    int Warnings,
+    int Staged = 0);
 
 /// <summary>Which per-file results to read: a state, text in the path, after a cursor, how many.</summary>
 public sealed record FileResultFilter(string? State, string? Text, long After, int? Limit);
@@ -94,6 +105,9 @@ public sealed record MediaHit(
     double? Score,
     string? Phash,
     DateTimeOffset IngestedAt);
+
+/// <summary>A deferred session's file held for its commit: its place, its record, its state once committed.</summary>
+public sealed record StagedFile(long Ord, MediaRecord Record, string CommittedState);
 
 /// <summary>A file found by discovery, by its root-relative path.</summary>
 public sealed record DiscoveredFile(string Path, long Size, DateTimeOffset ModifiedAt);

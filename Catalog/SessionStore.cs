@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Text.Json;
 using IngestLite.Progress;
 using Microsoft.Data.Sqlite;
 
@@ -19,6 +20,20 @@ public interface ISessionStore
 
     Task CommitFileAsync(string sessionId, long ord, MediaRecord? record, SessionFileResult result, FileTally tally, CancellationToken cancellationToken);
 
+    /// <summary>Records a deferred session's processed file with its record held for the commit; the catalog is not touched.</summary>
+    Task StageFileAsync(string sessionId, long ord, MediaRecord record, SessionFileResult result, FileTally tally, CancellationToken cancellationToken);
+
+    /// <summary>A deferred session's files still held for its commit, in order, after <paramref name="afterOrd"/>.</summary>
+    Task<IReadOnlyList<StagedFile>> StagedFilesAsync(string sessionId, long afterOrd, int limit, CancellationToken cancellationToken);
+
+    Task<int> CountStagedAsync(string sessionId, CancellationToken cancellationToken);
+
+    /// <summary>Writes a staged file to the catalog and marks it committed, in one transaction.</summary>
+    Task CommitStagedAsync(string sessionId, StagedFile file, CancellationToken cancellationToken);
+
+    /// <summary>A staged file the catalog refused: it fails at stage <c>commit</c> and is held no more.</summary>
+    Task FailStagedAsync(string sessionId, long ord, string reason, CancellationToken cancellationToken);
+
     Task<IReadOnlyList<SessionFileResult>> FileResultsAsync(string sessionId, string? state, int limit, CancellationToken cancellationToken);
 
     IAsyncEnumerable<SessionFileResult> QueryFileResultsAsync(string sessionId, FileResultFilter filter, CancellationToken cancellationToken);
@@ -34,13 +49,15 @@ public interface ISessionStore
 /// </summary>
 public sealed class SessionStore(CatalogDatabase database, MediaCatalog media) : ISessionStore
 {
-    /// <summary>Sessions left running by a previous process; they are marked interrupted by the caller.</summary>
+    private static readonly JsonSerializerOptions StagedJson = new(JsonSerializerDefaults.Web);
+
+    /// <summary>Sessions newest first; with <paramref name="runningOnly"/>, those still running (left so by a previous process, at start-up).</summary>
     public async Task<IReadOnlyList<SessionRecord>> ListSessionsAsync(int limit, bool runningOnly, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenReadAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = runningOnly
-            ? "SELECT id, parameters, status, created_at, snapshot, parent_id FROM sessions WHERE status IN ('starting','processing') ORDER BY created_at DESC LIMIT $limit"
+            ? "SELECT id, parameters, status, created_at, snapshot, parent_id FROM sessions WHERE status IN ('starting','processing','committing') ORDER BY created_at DESC LIMIT $limit"
             : "SELECT id, parameters, status, created_at, snapshot, parent_id FROM sessions ORDER BY created_at DESC, id DESC LIMIT $limit";
         command.Parameters.AddWithValue("$limit", limit);
         var sessions = new List<SessionRecord>();
@@ -172,25 +189,85 @@ public sealed class SessionStore(CatalogDatabase database, MediaCatalog media) :
                 await media.UpsertAsync(transaction, sessionId, record, ct);
             }
 
-            var command = database.Statement(transaction, """
-                UPDATE session_files SET state = $state, stage = $stage, reason = $reason, size = $size, duration_ms = $ms,
-                    done_seq = (SELECT COALESCE(MAX(done_seq), 0) + 1 FROM session_files WHERE session_id = $session),
-                    metadata = $metadata, keywords = $keywords, score = $score, warnings = $warnings
-                WHERE session_id = $session AND ord = $ord
-                """);
-            command.Parameters.AddWithValue("$metadata", tally.Metadata ? 1 : 0);
-            command.Parameters.AddWithValue("$keywords", tally.Keywords);
-            command.Parameters.AddWithValue("$score", tally.Score ? 1 : 0);
-            command.Parameters.AddWithValue("$warnings", tally.Warnings);
+            await RecordResultAsync(transaction, sessionId, ord, result, tally, staged: null, ct);
+        }, cancellationToken);
+
+    public Task StageFileAsync(string sessionId, long ord, MediaRecord record, SessionFileResult result, FileTally tally, CancellationToken cancellationToken) =>
+        database.WriteAsync((connection, transaction, ct) =>
+            RecordResultAsync(transaction, sessionId, ord, result, tally, JsonSerializer.Serialize(record, StagedJson), ct), cancellationToken);
+
+    public async Task<IReadOnlyList<StagedFile>> StagedFilesAsync(string sessionId, long afterOrd, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenReadAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT ord, staged, state FROM session_files WHERE session_id = $id AND staged IS NOT NULL AND ord > $after ORDER BY ord LIMIT $limit";
+        command.Parameters.AddWithValue("$id", sessionId);
+        command.Parameters.AddWithValue("$after", afterOrd);
+        command.Parameters.AddWithValue("$limit", limit);
+        var files = new List<StagedFile>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var record = JsonSerializer.Deserialize<MediaRecord>(reader.GetString(1), StagedJson)!;
+            files.Add(new StagedFile(reader.GetInt64(0), record, FileStates.FromStaged(reader.GetString(2))));
+        }
+
+        return files;
+    }
+
+    public async Task<int> CountStagedAsync(string sessionId, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenReadAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COUNT(*) FROM session_files WHERE session_id = $id AND staged IS NOT NULL";
+        command.Parameters.AddWithValue("$id", sessionId);
+        return Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    public Task CommitStagedAsync(string sessionId, StagedFile file, CancellationToken cancellationToken) =>
+        database.WriteAsync(async (connection, transaction, ct) =>
+        {
+            await media.UpsertAsync(transaction, sessionId, file.Record with { IngestedAt = null }, ct);
+            var command = database.Statement(transaction, "UPDATE session_files SET state = $state, staged = NULL WHERE session_id = $session AND ord = $ord");
+            command.Parameters.AddWithValue("$state", file.CommittedState);
             command.Parameters.AddWithValue("$session", sessionId);
-            command.Parameters.AddWithValue("$ord", ord);
-            command.Parameters.AddWithValue("$state", result.State);
-            command.Parameters.AddWithValue("$stage", result.Stage);
-            command.Parameters.AddWithValue("$reason", (object?)CatalogText.Clean(result.Reason) ?? DBNull.Value);
-            command.Parameters.AddWithValue("$size", result.Size);
-            command.Parameters.AddWithValue("$ms", result.DurationMs);
+            command.Parameters.AddWithValue("$ord", file.Ord);
             await command.ExecuteNonQueryAsync(ct);
         }, cancellationToken);
+
+    public Task FailStagedAsync(string sessionId, long ord, string reason, CancellationToken cancellationToken) =>
+        database.WriteAsync(async (connection, transaction, ct) =>
+        {
+            var command = database.Statement(transaction, "UPDATE session_files SET state = 'failed', stage = 'commit', reason = $reason, staged = NULL WHERE session_id = $session AND ord = $ord");
+            command.Parameters.AddWithValue("$reason", CatalogText.Clean(reason));
+            command.Parameters.AddWithValue("$session", sessionId);
+            command.Parameters.AddWithValue("$ord", ord);
+            await command.ExecuteNonQueryAsync(ct);
+        }, cancellationToken);
+
+    /// <summary>A file's result and what it added to the session's counters, with its staged record if held for a commit.</summary>
+    private async Task RecordResultAsync(SqliteTransaction transaction, string sessionId, long ord, SessionFileResult result, FileTally tally, string? staged, CancellationToken ct)
+    {
+        var command = database.Statement(transaction, """
+            UPDATE session_files SET state = $state, stage = $stage, reason = $reason, size = $size, duration_ms = $ms,
+                done_seq = (SELECT COALESCE(MAX(done_seq), 0) + 1 FROM session_files WHERE session_id = $session),
+                metadata = $metadata, keywords = $keywords, score = $score, warnings = $warnings, staged = $staged
+            WHERE session_id = $session AND ord = $ord
+            """);
+        command.Parameters.AddWithValue("$metadata", tally.Metadata ? 1 : 0);
+        command.Parameters.AddWithValue("$keywords", tally.Keywords);
+        command.Parameters.AddWithValue("$score", tally.Score ? 1 : 0);
+        command.Parameters.AddWithValue("$warnings", tally.Warnings);
+        command.Parameters.AddWithValue("$session", sessionId);
+        command.Parameters.AddWithValue("$ord", ord);
+        command.Parameters.AddWithValue("$state", result.State);
+        command.Parameters.AddWithValue("$stage", result.Stage);
+        command.Parameters.AddWithValue("$reason", (object?)CatalogText.Clean(result.Reason) ?? DBNull.Value);
+        command.Parameters.AddWithValue("$size", result.Size);
+        command.Parameters.AddWithValue("$ms", result.DurationMs);
+        command.Parameters.AddWithValue("$staged", (object?)staged ?? DBNull.Value);
+        await command.ExecuteNonQueryAsync(ct);
+    }
 
     /// <summary>Per-file results of a session, in processing order.</summary>
     public async Task<IReadOnlyList<SessionFileResult>> FileResultsAsync(string sessionId, string? state, int limit, CancellationToken cancellationToken) =>
@@ -243,7 +320,8 @@ public sealed class SessionStore(CatalogDatabase database, MediaCatalog media) :
                 COALESCE(SUM(metadata), 0),
                 COALESCE(SUM(keywords), 0),
                 COALESCE(SUM(score), 0),
-                COALESCE(SUM(COALESCE(warnings, state = 'committed_with_warnings')), 0)
+                COALESCE(SUM(COALESCE(warnings, state = 'committed_with_warnings')), 0),
+                COALESCE(SUM(state IN ('staged', 'staged_with_warnings')), 0)
             FROM session_files WHERE session_id = $id AND state IS NOT NULL
             """;
         command.Parameters.AddWithValue("$id", sessionId);
@@ -251,7 +329,7 @@ public sealed class SessionStore(CatalogDatabase database, MediaCatalog media) :
         await reader.ReadAsync(cancellationToken);
         return new FileResultTotals(
             reader.GetInt32(0), reader.GetInt32(1), reader.GetInt32(2), reader.GetInt32(3),
-            reader.GetInt32(4), reader.GetInt32(5), reader.GetInt32(6), reader.GetInt32(7));
+            reader.GetInt32(4), reader.GetInt32(5), reader.GetInt32(6), reader.GetInt32(7), reader.GetInt32(8));
     }
 
     public Task DeleteSessionAsync(string sessionId, CancellationToken cancellationToken) =>

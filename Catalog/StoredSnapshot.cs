@@ -8,7 +8,8 @@ namespace IngestLite.Catalog;
 /// database shape does not change whenever the wire does: <see cref="ProgressWire"/> may add, rename or
 /// derive fields, and only the mapping here follows. Its names are the snake_case ones catalogs have held
 /// from the start (rows written before this record read as they are); what the wire derives (the
-/// <c>errors</c> text list) is not stored.
+/// <c>errors</c> text list) is not stored. <c>current_file</c> holds the path in the media root (the wire's
+/// <c>current_path</c>); rows from before commit modes have no <c>commit_mode</c> and read as per-file.
 /// </summary>
 public sealed record StoredSnapshot(
     string SessionId,
@@ -30,7 +31,10 @@ public sealed record StoredSnapshot(
     long? CurrentFileSize,
     string? Message,
     string? ParentSessionId,
-    bool Stalled)
+    bool Stalled,
+    string? CommitMode = null,
+    int CommitProgress = 0,
+    string? CommitError = null)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
@@ -45,12 +49,13 @@ public sealed record StoredSnapshot(
         (JsonSerializer.Deserialize<StoredSnapshot>(text, Json) ?? throw new JsonException("a stored snapshot is null")).ToSnapshot();
 
     public static StoredSnapshot From(ProgressSnapshot s) => new(
-        s.SessionId, s.Status.ToWire(), s.Progress, s.TotalFiles, s.CurrentFile, s.CurrentStage, s.ProcessedFiles,
+        s.SessionId, s.Status.ToWire(), s.Progress, s.TotalFiles, s.CurrentPath, s.CurrentStage, s.ProcessedFiles,
         s.StartTime, s.EndTime,
         new Counters(s.Stats.TotalFiles, s.Stats.TotalDiscovered, s.Stats.SkippedExisting, s.Stats.ProcessedFiles, s.Stats.MetadataExtracted,
             s.Stats.KeywordsAdded, s.Stats.ScoresImported, s.Stats.CommittedFiles, s.Stats.Errors, s.Stats.Warnings),
         [.. s.ErrorDetails.Select(e => new Failure(e.File, e.Stage, e.Message, e.At))],
-        s.Seq, s.UpdatedAt, s.FilesPerSecond, s.EtaSeconds, s.CurrentFileBytes, s.CurrentFileSize, s.Message, s.ParentSessionId, s.Stalled);
+        s.Seq, s.UpdatedAt, s.FilesPerSecond, s.EtaSeconds, s.CurrentFileBytes, s.CurrentFileSize, s.Message, s.ParentSessionId, s.Stalled,
+        s.CommitMode == IngestLite.Progress.CommitMode.Deferred ? "deferred" : "per_file", s.CommitProgress, s.CommitError);
 
     public ProgressSnapshot ToSnapshot()
     {
@@ -61,7 +66,8 @@ public sealed record StoredSnapshot(
             new SessionStats(stats.TotalFiles, stats.TotalDiscovered, stats.SkippedExisting, stats.ProcessedFiles, stats.MetadataExtracted,
                 stats.KeywordsAdded, stats.ScoresImported, stats.CommittedFiles, stats.Errors, stats.Warnings),
             [.. details.Select(e => e.ToString())], details, Seq, UpdatedAt, FilesPerSecond, EtaSeconds,
-            CurrentFileBytes, CurrentFileSize, Message, ParentSessionId, Stalled);
+            CurrentFileBytes, CurrentFileSize, Message, ParentSessionId, Stalled,
+            CommitMode == "deferred" ? IngestLite.Progress.CommitMode.Deferred : IngestLite.Progress.CommitMode.PerFile, CommitProgress, CommitError);
     }
 
     private static SessionStatus ParseStatus(string status) =>

@@ -61,7 +61,7 @@ public sealed partial class IngestJob(
                 await gate.WaitAsync(sessionId, token);
                 await pacer.WaitAsync(token);
                 var outcome = await ProcessWithTimeoutAsync(sessionId, item.File, parameters, progress, settings.FileTimeout, token);
-                outcome = await CommitAsync(sessionId, item.Ord, outcome, token);
+                outcome = await CommitAsync(sessionId, item.Ord, outcome, snapshot.CommitMode, token);
                 progress.FileFinished(outcome.Tally, outcome.Error);
             });
             final = SessionStatus.Completed;
@@ -121,10 +121,18 @@ public sealed partial class IngestJob(
         }
     }
 
-    private async Task<FileOutcome> CommitAsync(string sessionId, long ord, FileOutcome outcome, CancellationToken cancellationToken)
+    /// <summary>Commits the file (per-file mode), or holds it for the session's commit (deferred mode: the catalog is not touched).</summary>
+    private async Task<FileOutcome> CommitAsync(string sessionId, long ord, FileOutcome outcome, CommitMode mode, CancellationToken cancellationToken)
     {
         try
         {
+            if (mode == CommitMode.Deferred && outcome.Media is { } media)
+            {
+                var staged = outcome with { Result = outcome.Result with { State = FileStates.ToStaged(outcome.Result.State) }, Tally = outcome.Tally with { Committed = false } };
+                await catalog.StageFileAsync(sessionId, ord, media, staged.Result, staged.Tally, cancellationToken);
+                return staged;
+            }
+
             await catalog.CommitFileAsync(sessionId, ord, outcome.Media, outcome.Result, outcome.Tally, cancellationToken);
             return outcome;
         }

@@ -38,6 +38,12 @@ public sealed class IngestOptions
     /// <summary>A running session with no change for this long is marked stalled by the watchdog.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "1.00:00:00")]
     public TimeSpan StallTimeout { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// <c>PerFile</c>: each file is committed as it is processed. <c>Deferred</c>: files are staged and reach the
+    /// catalog only on <c>POST /api/ingest/commit</c>. A request's <c>commit_mode</c> overrides it.
+    /// </summary>
+    public IngestLite.Progress.CommitMode CommitMode { get; set; } = IngestLite.Progress.CommitMode.PerFile;
 }
 
 /// <summary>Cross-field checks with messages a person can act on.</summary>

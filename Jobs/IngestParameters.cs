@@ -20,4 +20,13 @@ public sealed record IngestParameters
     public bool SkipExisting { get; init; } = true;
 
     public int? MaxFiles { get; init; }
+
+    /// <summary>When the files reach the catalog; null takes <see cref="IngestOptions.CommitMode"/>.</summary>
+    public IngestLite.Progress.CommitMode? CommitMode { get; init; }
+
+    /// <summary>Accepted for the replaced app's clients and kept with the session; IngestLite has no NSFW classifier.</summary>
+    public bool EnableNsfwDetection { get; init; }
+
+    /// <summary>Accepted for the replaced app's clients (0 to 1); unused.</summary>
+    public double? NsfwThreshold { get; init; }
 }

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Hangfire;
 using IngestLite.Catalog;
 using IngestLite.Progress;
+using Microsoft.Extensions.Options;
 
 namespace IngestLite.Jobs;
 
@@ -22,9 +23,12 @@ public sealed partial class IngestSessions(
     IBackgroundJobClient jobs,
     MediaRoot root,
     SessionControl control,
+    IOptionsMonitor<IngestOptions> options,
     TimeProvider time,
     ILogger<IngestSessions> logger)
 {
+    private readonly SemaphoreSlim _commitLock = new(1, 1);
+
     public async Task<(StartedSession? Started, InputError? Error)> StartAsync(IngestParameters parameters, string? parentId, CancellationToken cancellationToken)
     {
         var (directories, error) = Validate(parameters, out var pattern);
@@ -80,6 +84,10 @@ public sealed partial class IngestSessions(
     {
         var id = Guid.CreateVersion7().ToString("N");
         var now = time.GetUtcNow();
+
+        // The mode is fixed when the session starts (a retry or resume keeps it, whatever the setting is by then).
+        var mode = parameters.CommitMode ?? options.CurrentValue.CommitMode;
+        parameters = parameters with { CommitMode = mode };
         var totalDiscovered = discovery.Files.Count + discovery.Skipped.Count + discovery.Problems.Count;
         var stats = SessionStats.Empty with
         {
@@ -88,7 +96,7 @@ public sealed partial class IngestSessions(
             SkippedExisting = discovery.Skipped.Count,
         };
         var initial = new ProgressSnapshot(id, SessionStatus.Starting, 0, discovery.Files.Count, null, null, 0, now, null,
-            stats, [], [], 0, now, 0, null, ParentSessionId: parentId);
+            stats, [], [], 0, now, 0, null, ParentSessionId: parentId, CommitMode: mode);
         var progress = new SessionProgress(initial, registry: null, time);
         foreach (var problem in discovery.Problems)
         {
@@ -124,8 +132,23 @@ public sealed partial class IngestSessions(
         return [.. stored.Select(s => registry.Get(s.Id)?.Snapshot ?? s.Snapshot)];
     }
 
-    public ProgressSnapshot? Active() =>
+    public ProgressSnapshot? Running() =>
         registry.All().Select(u => u.Snapshot).FirstOrDefault(s => !s.Status.IsTerminal());
+
+    /// <summary>
+    /// What the replaced app calls the active session: the newest running one, else the newest session not yet
+    /// deleted, however it ended (its page shows a finished session until the user clears it).
+    /// </summary>
+    public async Task<ProgressSnapshot?> ActiveAsync(CancellationToken cancellationToken)
+    {
+        if (Running() is { } running)
+        {
+            return running;
+        }
+
+        var newest = await catalog.ListSessionsAsync(1, runningOnly: false, cancellationToken);
+        return newest.Count == 0 ? null : registry.Get(newest[0].Id)?.Snapshot ?? newest[0].Snapshot;
+    }
 
     /// <summary>Stops a running session; false when it is unknown.</summary>
     public async Task<ProgressSnapshot?> CancelAsync(string sessionId, CancellationToken cancellationToken)
@@ -172,6 +195,59 @@ public sealed partial class IngestSessions(
         jobs.Enqueue<IngestJob>(job => job.RunAsync(sessionId, CancellationToken.None));
         LogResumed(logger, sessionId);
         return (resumed, null);
+    }
+
+    /// <summary>
+    /// Commits a session whose processing completed. Deferred: its staged files are written by a
+    /// <see cref="CommitJob"/> (status <c>committing</c>, then <c>committed</c> or <c>commit_error</c>; a failed commit
+    /// may be tried again). Per-file: its files are in the catalog already, so it is <c>committed</c> at once.
+    /// Null when the session is unknown; an error when it cannot be committed now.
+    /// </summary>
+    public async Task<(ProgressSnapshot? Snapshot, InputError? Error)> CommitAsync(string sessionId, CancellationToken cancellationToken)
+    {
+        // One transition at a time: two commits of one session must not both start a job.
+        await _commitLock.WaitAsync(cancellationToken);
+        try
+        {
+            var snapshot = await FindAsync(sessionId, cancellationToken);
+            if (snapshot is null)
+            {
+                return (null, null);
+            }
+
+            var retry = snapshot is { Status: SessionStatus.CommitError, CommitMode: CommitMode.Deferred };
+            if (snapshot.Status != SessionStatus.Completed && !retry)
+            {
+                return (snapshot, new InputError("session_id", $"processing has not completed: the session is {snapshot.Status.ToWire()}"));
+            }
+
+            var now = time.GetUtcNow();
+            var deferred = snapshot.CommitMode == CommitMode.Deferred;
+            var next = snapshot with
+            {
+                Status = deferred ? SessionStatus.Committing : SessionStatus.Committed,
+                CommitProgress = deferred ? 0 : 100,
+                CommitError = null,
+                Message = null,
+                EndTime = deferred ? null : now,
+                Seq = snapshot.Seq + 1,
+                UpdatedAt = now,
+            };
+            await catalog.SaveSnapshotAsync(next, cancellationToken);
+            registry.Publish(next);
+            if (deferred)
+            {
+                control.Reset(sessionId);
+                jobs.Enqueue<CommitJob>(job => job.RunAsync(sessionId, CancellationToken.None));
+            }
+
+            LogCommitStarted(logger, sessionId, next.Status);
+            return (next, null);
+        }
+        finally
+        {
+            _commitLock.Release();
+        }
     }
 
     /// <summary>Cancels the session if it runs, and forgets it (memory and catalog history).</summary>
@@ -255,11 +331,19 @@ public sealed partial class IngestSessions(
             return ([], new InputError("max_files", "must be at least 1"));
         }
 
+        if (parameters.NsfwThreshold is < 0 or > 1 || parameters.NsfwThreshold is { } threshold && double.IsNaN(threshold))
+        {
+            return ([], new InputError("nsfw_threshold", "must be between 0 and 1"));
+        }
+
         return (resolved, null);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId} created: {Files} files to ingest, {Skipped} unchanged")]
     private static partial void LogStarted(ILogger logger, string sessionId, int files, int skipped);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId} commit requested: {Status}")]
+    private static partial void LogCommitStarted(ILogger logger, string sessionId, SessionStatus status);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId} resumed")]
     private static partial void LogResumed(ILogger logger, string sessionId);

@@ -34,6 +34,7 @@ public static class JobsServiceCollectionExtensions
         services.TryAddSingleton<IFileGate, OpenFileGate>();
         services.AddSingleton<IngestSessions>();
         services.AddTransient<IngestJob>();
+        services.AddTransient<CommitJob>();
         services.AddHostedService<SessionLifecycle>();
         services.AddHostedService<SessionWatchdog>();
         return services;

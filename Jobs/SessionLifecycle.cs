@@ -33,11 +33,19 @@ public sealed partial class SessionLifecycle(
             // it published with the session's seq mark before publishing it, and every other (creation, resume,
             // an earlier recovery) was saved with the snapshot before it was published.
             var totals = await catalog.SummarizeFileResultsAsync(stale.Id, cancellationToken);
-            var processed = totals.Committed + totals.CommittedWithWarnings + totals.Failed;
+            var processed = totals.Committed + totals.CommittedWithWarnings + totals.Failed + totals.Staged;
             var seq = Math.Max(snapshot.Seq, marks.ReadMark(ICounterMarks.SessionSeq(stale.Id))) + 1;
+
+            // A commit cut short is a failed commit (its files still staged stay so, and a commit again writes them);
+            // a run cut short is interrupted, to be resumed.
+            var committing = snapshot.Status == SessionStatus.Committing;
+            var message = committing
+                ? "the app stopped during the commit; commit again to write the files still staged"
+                : "the app stopped while this session was running; resume it to finish";
             var interrupted = snapshot with
             {
-                Status = SessionStatus.Interrupted,
+                Status = committing ? SessionStatus.CommitError : SessionStatus.Interrupted,
+                CommitError = committing ? message : snapshot.CommitError,
                 EndTime = now,
                 UpdatedAt = now,
                 Seq = seq,
@@ -49,7 +57,7 @@ public sealed partial class SessionLifecycle(
                 FilesPerSecond = 0,
                 EtaSeconds = null,
                 Stalled = false,
-                Message = "the app stopped while this session was running; resume it to finish",
+                Message = message,
                 Stats = snapshot.Stats with
                 {
                     ProcessedFiles = processed,
@@ -103,7 +111,7 @@ public sealed partial class SessionLifecycle(
     private bool IsExpired(ProgressSnapshot snapshot, DateTimeOffset now) =>
         snapshot.Status.IsTerminal() && now - (snapshot.EndTime ?? snapshot.UpdatedAt) > options.Value.SessionRetention;
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId} was left running by a previous process; marked interrupted")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId} was left running by a previous process; marked interrupted (or commit_error)")]
     private static partial void LogInterrupted(ILogger logger, string sessionId);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Session {SessionId} dropped from memory after its retention period")]

@@ -87,7 +87,7 @@ public sealed class SessionProgress
 
             _current = current with
             {
-                CurrentFile = file,
+                CurrentPath = file,
                 CurrentStage = stage,
                 CurrentFileBytes = bytes,
                 CurrentFileSize = size,
@@ -117,6 +117,23 @@ public sealed class SessionProgress
             return WithError(s with { Stats = stats, ProcessedFiles = stats.ProcessedFiles }, error);
         });
 
+    /// <summary>
+    /// Records a staged file's commit (<paramref name="error"/> when the catalog refused it): the commit's
+    /// percentage from <paramref name="done"/> of <paramref name="total"/>, and the file committed or failed.
+    /// </summary>
+    public void FileCommitted(string file, int done, int total, FileError? error) =>
+        Update(s => WithError(s with
+        {
+            CurrentPath = file,
+            CurrentStage = "commit",
+            CommitProgress = total == 0 ? 100 : (int)Math.Min(100, done * 100L / total),
+            Stats = s.Stats with
+            {
+                CommittedFiles = s.Stats.CommittedFiles + (error is null ? 1 : 0),
+                Errors = s.Stats.Errors + (error is null ? 0 : 1),
+            },
+        }, error));
+
     /// <summary>An error that belongs to no single catalogued file (an unreadable folder).</summary>
     public void AddError(FileError error) =>
         Update(s => WithError(s with { Stats = s.Stats with { Errors = s.Stats.Errors + 1 } }, error));
@@ -135,12 +152,24 @@ public sealed class SessionProgress
         Update(s => s with
         {
             Stalled = true,
-            Message = $"no progress for {idle.TotalSeconds:0} s (last: {s.CurrentFile ?? "none"}, stage {s.CurrentStage ?? "none"})",
+            Message = $"no progress for {idle.TotalSeconds:0} s (last: {s.CurrentPath ?? "none"}, stage {s.CurrentStage ?? "none"})",
         });
     }
 
     public ProgressSnapshot Finish(SessionStatus status, string? message = null) =>
         Update(s => s with { Status = status, EndTime = _time.GetUtcNow(), CurrentStage = null, CurrentFileBytes = null, CurrentFileSize = null, Message = message ?? s.Message });
+
+    /// <summary>Ends a commit: <c>committed</c> (at 100%), or <c>commit_error</c> with <paramref name="commitError"/>.</summary>
+    public ProgressSnapshot FinishCommit(SessionStatus status, string? commitError) =>
+        Update(s => s with
+        {
+            Status = status,
+            EndTime = _time.GetUtcNow(),
+            CurrentStage = null,
+            CommitProgress = status == SessionStatus.Committed ? 100 : s.CommitProgress,
+            CommitError = commitError,
+            Message = commitError,
+        });
 
     private static ProgressSnapshot WithError(ProgressSnapshot s, FileError? error)
     {

@@ -26,7 +26,7 @@ public sealed partial class SessionWatchdog(
                     if (!current.Stalled && !current.Status.IsTerminal() && idle > limit)
                     {
                         run.Progress.MarkStalled(idle);
-                        LogStalled(logger, current.SessionId, idle.TotalSeconds, current.CurrentFile);
+                        LogStalled(logger, current.SessionId, idle.TotalSeconds, current.CurrentPath);
                     }
                 }
             }

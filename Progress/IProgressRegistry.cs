@@ -34,7 +34,7 @@ public interface IProgressRegistry
     /// <summary>Registry-wide change counter; every publish gets the next value.</summary>
     long Version { get; }
 
-    /// <summary>Counts the publishes that changed a session's processed files or status (or added a session): what a viewer watches for.</summary>
+    /// <summary>Counts the publishes that changed a session's processed files, status or commit progress (or added a session): what a viewer watches for.</summary>
     long Milestones { get; }
 
     /// <summary>Open subscriptions, for health checks and tests.</summary>
@@ -59,7 +59,7 @@ public sealed class ProgressUpdate(ProgressSnapshot snapshot, long version, long
 
     /// <summary>
     /// How many of the session's updates so far were milestones: its first, and every one that changed
-    /// processed files or status (what a viewer watches for). See <see cref="IProgressRegistry.Milestones"/>.
+    /// processed files, status or commit progress (what a viewer watches for). See <see cref="IProgressRegistry.Milestones"/>.
     /// </summary>
     public long Milestones { get; } = milestones;
 

@@ -71,7 +71,8 @@ public sealed class InProcessProgressRegistry : IProgressRegistry
 
                 milestone = entry.Latest is not { } previous
                     || previous.Snapshot.ProcessedFiles != snapshot.ProcessedFiles
-                    || previous.Snapshot.Status != snapshot.Status;
+                    || previous.Snapshot.Status != snapshot.Status
+                    || previous.Snapshot.CommitProgress != snapshot.CommitProgress;
                 entry.Latest = new ProgressUpdate(snapshot, NextVersion(), (entry.Latest?.Milestones ?? 0) + (milestone ? 1 : 0));
                 break;
             }

@@ -50,7 +50,7 @@ public static class ProgressApi
             ? TypedResults.Ok(snapshot)
             : Problems.UnknownSession(sessionId);
 
-    private static async Task<Results<ServerSentEventsResult<byte[]>, ProblemHttpResult>> SessionStreamAsync(
+    private static async Task<Results<ServerSentEventsResult<byte[]>, NoContent, ProblemHttpResult>> SessionStreamAsync(
         string sessionId,
         HttpContext context,
         IProgressRegistry registry,
@@ -70,12 +70,26 @@ public static class ProgressApi
             return Problems.UnknownSession(sessionId);
         }
 
+        // A reconnect after the final event: 204 tells an EventSource to stop (the HTML standard: any status
+        // but 200 fails the connection for good). A session that runs again (a deferred commit) streams on.
+        var afterSeq = ProgressWire.ParseEventId(lastEventId);
+        var latest = live?.Snapshot ?? archived!;
+        if (latest.Status.IsTerminal() && afterSeq >= latest.Seq)
+        {
+            return TypedResults.NoContent();
+        }
+
+        // An id above a running session's seq was never sent (seqs only grow, across crashes too): start afresh.
+        if (afterSeq > latest.Seq)
+        {
+            afterSeq = -1;
+        }
+
         if (!TryOpen(context, gate, frames, options.Value, out var busy, out var compressed))
         {
             return busy;
         }
 
-        var afterSeq = ProgressWire.ParseEventId(lastEventId);
         var events = archived is not null
             ? Final(archived, options.Value)
             : SessionEvents(registry, pacing.For(sessionId), sessionId, afterSeq, options.Value, time, context.RequestAborted);
@@ -148,13 +162,6 @@ public static class ProgressApi
         var retry = TimeSpan.FromMilliseconds(options.RetryMilliseconds);
         var deadline = time.GetTimestamp() + (long)(options.MaxLifetime.TotalSeconds * time.TimestampFrequency);
 
-        // A client that already saw a finished session's last seq still gets the final event, so it can stop.
-        if (registry.Get(sessionId) is { Snapshot.Status: var status } current && status.IsTerminal() && current.Snapshot.Seq <= afterSeq)
-        {
-            yield return ProgressWire.Snapshot(current, retry);
-            yield break;
-        }
-
         var first = true;
         var sentAny = false;
         var generation = 0L;
@@ -202,7 +209,7 @@ public static class ProgressApi
             // (a newer state, if any, follows at the next look).
             update = Sampled(update, sampler, afterSeq, options, time);
 
-            yield return ProgressWire.Snapshot(update, first ? retry : null);
+            yield return ProgressWire.SessionSnapshot(update, first ? retry : null);
             sentAny = true;
             first = false;
             afterSeq = update.Snapshot.Seq;
@@ -239,7 +246,7 @@ public static class ProgressApi
     private static async IAsyncEnumerable<SseItem<byte[]>> Final(ProgressSnapshot snapshot, StreamOptions options)
     {
         await Task.CompletedTask;
-        yield return ProgressWire.Snapshot(new ProgressUpdate(snapshot, 0), TimeSpan.FromMilliseconds(options.RetryMilliseconds));
+        yield return ProgressWire.SessionSnapshot(new ProgressUpdate(snapshot, 0), TimeSpan.FromMilliseconds(options.RetryMilliseconds));
     }
 
     /// <summary>

@@ -12,13 +12,34 @@ public enum SessionStatus
     [JsonStringEnumMemberName("error")] Error,
     [JsonStringEnumMemberName("cancelled")] Cancelled,
     [JsonStringEnumMemberName("interrupted")] Interrupted,
+
+    /// <summary>A deferred session's staged files are being written to the catalog.</summary>
+    [JsonStringEnumMemberName("committing")] Committing,
+    [JsonStringEnumMemberName("committed")] Committed,
+    [JsonStringEnumMemberName("commit_error")] CommitError,
+}
+
+/// <summary>
+/// When a session's files reach the catalog: each as it is processed (<c>per_file</c>, so a crash loses
+/// nothing), or all on an explicit commit after the report was reviewed (<c>deferred</c>, upstream's workflow).
+/// </summary>
+[JsonConverter(typeof(JsonStringEnumConverter<CommitMode>))]
+public enum CommitMode
+{
+    [JsonStringEnumMemberName("per_file")] PerFile,
+    [JsonStringEnumMemberName("deferred")] Deferred,
 }
 
 public static class SessionStatusExtensions
 {
-    private static readonly string[] WireNames = ["starting", "processing", "completed", "error", "cancelled", "interrupted"];
+    private static readonly string[] WireNames = ["starting", "processing", "completed", "error", "cancelled", "interrupted", "committing", "committed", "commit_error"];
 
-    public static bool IsTerminal(this SessionStatus status) => status >= SessionStatus.Completed;
+    /// <summary>
+    /// Nothing runs for the session: its stream ends. A deferred session rests at <c>completed</c> until it is
+    /// committed, and a commit that failed may be tried again; both then run (and stream) once more.
+    /// </summary>
+    public static bool IsTerminal(this SessionStatus status) =>
+        status is not (SessionStatus.Starting or SessionStatus.Processing or SessionStatus.Committing);
 
     /// <summary>The name the API and the catalog use (the JSON value).</summary>
     public static string ToWire(this SessionStatus status) => WireNames[(int)status];
@@ -38,6 +59,9 @@ public sealed record SessionStats(
     int Warnings = 0)
 {
     public static readonly SessionStats Empty = new(0, 0, 0, 0, 0, 0, 0, 0, 0);
+
+    /// <summary>Always 0: IngestLite has no NSFW classifier. Kept because the replaced app's clients read it.</summary>
+    public int NsfwDetected => 0;
 }
 
 /// <summary>One per-file failure, as reported in <c>error_details</c>.</summary>
@@ -55,7 +79,7 @@ public sealed record ProgressSnapshot(
     SessionStatus Status,
     int Progress,
     int TotalFiles,
-    string? CurrentFile,
+    string? CurrentPath,
     string? CurrentStage,
     int ProcessedFiles,
     DateTimeOffset StartTime,
@@ -71,4 +95,14 @@ public sealed record ProgressSnapshot(
     long? CurrentFileSize = null,
     string? Message = null,
     string? ParentSessionId = null,
-    bool Stalled = false);
+    bool Stalled = false,
+    CommitMode CommitMode = CommitMode.PerFile,
+    int CommitProgress = 0,
+    string? CommitError = null)
+{
+    /// <summary>The current file's name, as the replaced app showed it; <see cref="CurrentPath"/> has its path in the media root.</summary>
+    public string? CurrentFile => CurrentPath is null ? null : System.IO.Path.GetFileName(CurrentPath);
+
+    /// <summary>Why a session ended in <c>error</c> (also in <see cref="Message"/>): the replaced app's clients read <c>error</c>.</summary>
+    public string? Error => Status == SessionStatus.Error ? Message : null;
+}

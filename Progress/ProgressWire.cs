@@ -13,13 +13,16 @@ namespace IngestLite.Progress;
 /// </summary>
 public static class ProgressWire
 {
-    /// <summary>A snapshot of a session that still runs.</summary>
+    /// <summary>A snapshot of a session that still runs, on the multiplexed stream (a session's own stream names none).</summary>
     public const string ProgressEvent = "progress";
 
-    /// <summary>A session's final snapshot; the session stream ends after it.</summary>
+    /// <summary>A session's final snapshot, on the multiplexed stream.</summary>
     public const string DoneEvent = "done";
 
-    /// <summary>Sent by an idle stream so that dead peers are noticed; its data is <c>{}</c>.</summary>
+    /// <summary>
+    /// Sent by an idle stream so that dead peers are noticed; its data is <c>{}</c>. Named on both streams,
+    /// so a session stream's <c>onmessage</c> never hears it.
+    /// </summary>
     public const string HeartbeatEvent = "heartbeat";
 
     /// <summary>A deleted session, on the multiplexed stream; its data is <see cref="RemovedPayload"/>.</summary>
@@ -46,13 +49,24 @@ public static class ProgressWire
 
 
     /// <summary>
-    /// A snapshot event: <see cref="DoneEvent"/> when final, else <see cref="ProgressEvent"/>. Its id is the
-    /// session's seq, or <paramref name="id"/> (the registry version, on the multiplexed stream).
+    /// A snapshot on the multiplexed stream: <see cref="DoneEvent"/> when final, else <see cref="ProgressEvent"/>;
+    /// its id is the registry version <paramref name="version"/>.
     /// </summary>
-    public static SseItem<byte[]> Snapshot(ProgressUpdate update, TimeSpan? retry, long? id = null) =>
+    public static SseItem<byte[]> Snapshot(ProgressUpdate update, TimeSpan? retry, long version) =>
         new(update.Json, update.Snapshot.Status.IsTerminal() ? DoneEvent : ProgressEvent)
         {
-            EventId = id is { } version ? version.ToString(CultureInfo.InvariantCulture) : update.SeqText,
+            EventId = version.ToString(CultureInfo.InvariantCulture),
+            ReconnectionInterval = retry,
+        };
+
+    /// <summary>
+    /// A snapshot on a session's own stream, in the dialect of the replaced app's proposal: unnamed (no
+    /// <c>event:</c> line, so <c>onmessage</c> hears it), its id the session's seq. The final one is the last event.
+    /// </summary>
+    public static SseItem<byte[]> SessionSnapshot(ProgressUpdate update, TimeSpan? retry) =>
+        new(update.Json)
+        {
+            EventId = update.SeqText,
             ReconnectionInterval = retry,
         };
 
@@ -63,6 +77,44 @@ public static class ProgressWire
         {
             EventId = version.ToString(CultureInfo.InvariantCulture),
         };
+
+    /// <summary>
+    /// Whether a received event is a session's final snapshot: <see cref="DoneEvent"/> on the multiplexed stream, an
+    /// unnamed snapshot with a final status on a session's own. For clients of the streams (the tests, the bench).
+    /// </summary>
+    public static bool IsFinalSnapshot(string eventType, ReadOnlySpan<byte> data)
+    {
+        if (eventType == DoneEvent)
+        {
+            return true;
+        }
+
+        if (eventType != SseParser.EventTypeDefault)
+        {
+            return false;
+        }
+
+        var reader = new Utf8JsonReader(data);
+        var depth = 0;
+        while (reader.Read())
+        {
+            switch (reader.TokenType)
+            {
+                case JsonTokenType.StartObject or JsonTokenType.StartArray:
+                    depth++;
+                    break;
+                case JsonTokenType.EndObject or JsonTokenType.EndArray:
+                    depth--;
+                    break;
+                case JsonTokenType.PropertyName when depth == 1 && reader.ValueTextEquals("status"u8):
+                    reader.Read();
+                    var status = reader.GetString();
+                    return Enum.GetValues<SessionStatus>().Any(s => s.IsTerminal() && s.ToWire() == status);
+            }
+        }
+
+        return false;
+    }
 
     /// <summary>The seq or version a client resumes after; -1 when it sent none (or something that is not one).</summary>
     public static long ParseEventId(string? value) =>

@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
 using IngestLite.Catalog;
+using IngestLite.Jobs;
 using IngestLite.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -111,7 +112,7 @@ public sealed class IngestApiTests : ApiTest
     [TestCase("GET", "api/ingest/status/unknown")]
     [TestCase("POST", "api/ingest/cancel/unknown")]
     [TestCase("POST", "api/ingest/resume/unknown")]
-    [TestCase("DELETE", "api/ingest/session/unknown")]
+    [TestCase("GET", "api/ingest/commit-status/unknown")]
     [TestCase("GET", "api/ingest/report/unknown")]
     [TestCase("GET", "api/ingest/stream/unknown")]
     public async Task Unknown_session_answers_404(string method, string url)
@@ -182,16 +183,22 @@ public sealed class IngestApiTests : ApiTest
         var sessions = JsonNode.Parse(await Http.GetStringAsync("api/ingest/sessions"))!.AsArray();
         Assert.That(sessions[0]!["session_id"]!.GetValue<string>(), Is.EqualTo(id), "newest first");
         var active = IngestClient.Parse(await Http.GetStringAsync("api/ingest/active-session"));
-        Assert.That(active["session_id"], Is.Null, "nothing is running");
+        Assert.That(active["session_id"]!.GetValue<string>(), Is.EqualTo(id), "nothing runs: the newest session, finished, until it is deleted (as upstream)");
+        Assert.That(active["status"]!.GetValue<string>(), Is.EqualTo("completed"));
 
         var report = await Http.GetStringAsync($"api/ingest/report/{id}");
         Assert.That(report, Does.Contain("&lt;b&gt;x").And.Not.Contains("<b>x"), "file names are HTML-encoded");
         Assert.That(report, Does.Contain("completed"));
 
         using var delete = await Http.DeleteAsync($"api/ingest/session/{id}");
-        Assert.That(delete.StatusCode, Is.EqualTo(HttpStatusCode.NoContent));
+        Assert.That(delete.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That(IngestClient.Parse(await delete.Content.ReadAsStringAsync())["status"]!.GetValue<string>(), Is.EqualTo("cleaned_up"));
         using var gone = await Http.GetAsync($"api/ingest/status/{id}");
         Assert.That(gone.StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
+        using var again = await Http.DeleteAsync($"api/ingest/session/{id}");
+        Assert.That(again.StatusCode, Is.EqualTo(HttpStatusCode.OK), "a session already gone is cleaned up too (upstream answers 200)");
+        using var malformed = await Http.DeleteAsync("api/ingest/session/not-a-session");
+        Assert.That(malformed.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
     }
 
     [Test]
@@ -207,10 +214,27 @@ public sealed class IngestApiTests : ApiTest
         Assert.That(IngestClient.Int(entry, "ingested_files"), Is.EqualTo(3));
         Assert.That(entry["has_children"]!.GetValue<bool>(), Is.True);
 
+        var mediaRoot = App.Services.GetRequiredService<MediaRoot>().FullPath;
+        Assert.That(root["path"]!.GetValue<string>(), Is.EqualTo(mediaRoot), "paths are absolute, as upstream sends them");
+        Assert.That(root["parent"], Is.Null, "no parent at the root");
+        Assert.That(root["relative_path"]!.GetValue<string>(), Is.EqualTo(""));
+        Assert.That(entry["path"]!.GetValue<string>(), Is.EqualTo(Path.Combine(mediaRoot, Folder)));
+        Assert.That(entry["relative_path"]!.GetValue<string>(), Is.EqualTo(Folder));
+
         var inside = IngestClient.Parse(await Http.GetStringAsync($"api/ingest/directories?path={Folder}"));
-        Assert.That(inside["parent"]!.GetValue<string>(), Is.EqualTo(""));
+        Assert.That(inside["parent"]!.GetValue<string>(), Is.EqualTo(mediaRoot), "a first-level folder's parent is the root (upstream's page shows its Parent button)");
+        Assert.That(inside["relative_parent"]!.GetValue<string>(), Is.EqualTo(""));
         Assert.That(inside["directories"]!.AsArray().Select(d => d!["name"]!.GetValue<string>()), Is.EqualTo(new[] { "sub" }), "hidden folders are not listed");
-        Assert.That(IngestClient.Int(inside, "file_summary.total_files"), Is.EqualTo(4));
+        Assert.That(IngestClient.Int(inside, "files.total_files"), Is.EqualTo(4));
+        Assert.That(inside["file_summary"]!.GetValue<string>(), Is.EqualTo("4 png"), "upstream's text");
+
+        var absolute = IngestClient.Parse(await Http.GetStringAsync($"api/ingest/directories?path={Uri.EscapeDataString(Path.Combine(mediaRoot, Folder, "sub"))}"));
+        Assert.That(absolute["relative_path"]!.GetValue<string>(), Is.EqualTo($"{Folder}/sub"), "an absolute path inside the root is accepted");
+        Assert.That(absolute["file_summary"]!.GetValue<string>(), Is.EqualTo("No files"));
+        using (var missing = await Http.GetAsync($"api/ingest/directories?path={Folder}/nope"))
+        {
+            Assert.That(missing.StatusCode, Is.EqualTo(HttpStatusCode.NotFound), "as upstream: 404 for a folder that does not exist");
+        }
 
         foreach (var bad in new[] { "..", "%2e%2e", "/etc", $"{Folder}/../.." })
         {

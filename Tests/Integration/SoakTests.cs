@@ -80,7 +80,7 @@ public sealed class SoakTests
 
                 Assert.That(lastId is null || long.Parse(e.Id) > long.Parse(lastId), Is.True, "never backwards, never repeated");
                 lastId = e.Id;
-                if (e.Type == "done")
+                if (e.IsFinal)
                 {
                     var snapshot = IngestClient.Parse(e.Data);
                     return new Final(snapshot["status"]!.GetValue<string>(), snapshot["processed_files"]!.GetValue<int>(), reconnects);

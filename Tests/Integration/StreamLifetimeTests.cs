@@ -28,7 +28,7 @@ public sealed class StreamLifetimeTests
             var connections = 0;
             string? lastId = null;
             var all = new List<ReceivedEvent>();
-            while (all.Count == 0 || all[^1].Type != "done")
+            while (all.Count == 0 || !all[^1].IsFinal)
             {
                 Assert.That(++connections, Is.LessThan(60), "the stream never reached done");
                 var events = await SseReader.ReadAllAsync(http, $"api/ingest/stream/{id}", lastId, TimeSpan.FromSeconds(10));

@@ -27,14 +27,15 @@ public sealed class StreamTests : ApiTest
         Assert.That(events, Is.Not.Empty);
         var first = IngestClient.Parse(events[0].Data);
         Assert.That(first["session_id"]!.GetValue<string>(), Is.EqualTo(id), "the first event is the session's snapshot");
-        Assert.That(events[0].Type, Is.EqualTo("progress"));
+        Assert.That(events[0].Type, Is.EqualTo("message"), "unnamed, as the proposal's onmessage client needs");
 
         var ids = events.Where(e => e.Type != "heartbeat").Select(e => long.Parse(e.Id!)).ToList();
         Assert.That(ids, Is.Ordered.Ascending.And.Unique, "ids strictly increase");
         Assert.That(events.Where(e => e.Type != "heartbeat").All(e => IngestClient.Parse(e.Data)["seq"]!.GetValue<long>() == long.Parse(e.Id!)), Is.True, "id equals seq");
 
-        Assert.That(events[^1].Type, Is.EqualTo("done"), "the last event is done, then the stream closes");
-        Assert.That(events.Count(e => e.Type == "done"), Is.EqualTo(1));
+        Assert.That(events[^1].IsFinal, Is.True, "the last event is the final snapshot, then the stream closes");
+        Assert.That(events.Count(e => e.IsFinal), Is.EqualTo(1));
+        Assert.That(events.Where(e => e.Type != "heartbeat").Select(e => e.Type), Is.All.EqualTo("message"), "no snapshot is named");
         Assert.That(events[^1].Data, Is.EqualTo(status), "the stream's data is the status JSON, byte for byte");
         Assert.That(IngestClient.Parse(events[^1].Data)["status"]!.GetValue<string>(), Is.EqualTo("completed"));
         // Changes closer than Stream:MinEventInterval (100 ms) coalesce; files 167 ms apart each still show up.
@@ -69,7 +70,7 @@ public sealed class StreamTests : ApiTest
             }
         }
 
-        Assert.That(events[^1].Type, Is.EqualTo("done"));
+        Assert.That(events[^1].IsFinal, Is.True);
         Assert.That(events[^1].Data, Is.EqualTo(await Api.StatusTextAsync(id)));
     }
 
@@ -119,25 +120,34 @@ public sealed class StreamTests : ApiTest
         Assert.That(afterIds, Is.Not.Empty);
         Assert.That(afterIds[0], Is.GreaterThan(long.Parse(lastId)), "nothing at or before Last-Event-ID is repeated");
         Assert.That(afterIds, Is.Ordered.Ascending.And.Unique);
-        Assert.That(after[^1].Type, Is.EqualTo("done"));
+        Assert.That(after[^1].IsFinal, Is.True);
         Assert.That(IngestClient.Parse(after[^1].Data)["processed_files"]!.GetValue<int>(), Is.EqualTo(20), "the resumed stream reaches the final state");
     }
 
     [Test]
-    public async Task Resume_after_the_end_gets_the_final_event_at_once()
+    public async Task Resume_after_the_end_gets_the_final_event_once_then_204()
     {
         IngestApiTests.WritePngs(Folder, 2);
         var id = await Api.StartAsync(new { directory = Folder });
         var final = await Api.WaitForEndAsync(id);
         var seq = final["seq"]!.GetValue<long>();
 
-        foreach (var lastEventId in new[] { (seq - 1).ToString(), seq.ToString(), "not-a-number" })
+        // A client that missed the final event (or sent no usable id) gets it, and the stream ends.
+        foreach (var lastEventId in new[] { null, (seq - 1).ToString(), "not-a-number" })
         {
             var clock = Stopwatch.StartNew();
             var events = await SseReader.ReadAllAsync(Http, $"api/ingest/stream/{id}", lastEventId);
-            Assert.That(events.Select(e => e.Type), Is.EqualTo(new[] { "done" }), $"Last-Event-ID {lastEventId}");
-            Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(2)));
+            Assert.That(events.Select(e => e.Type), Is.EqualTo(new[] { "message" }), $"Last-Event-ID {lastEventId}");
+            Assert.That(events[0].IsFinal, Is.True);
+            Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(5)));
             Assert.That(events[0].Id, Is.EqualTo(seq.ToString()));
+        }
+
+        // One that saw it is told to stop: 204, which an EventSource never retries (the HTML standard's SSE section).
+        foreach (var lastEventId in new[] { seq.ToString(), (seq + 5).ToString() })
+        {
+            using var response = await SseReader.OpenAsync(Http, $"api/ingest/stream/{id}", lastEventId);
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.NoContent), $"Last-Event-ID {lastEventId}");
         }
     }
 
@@ -179,7 +189,7 @@ public sealed class StreamTests : ApiTest
         var readers = Enumerable.Range(0, 50).Select(_ => SseReader.ReadAllAsync(Http, $"api/ingest/stream/{id}")).ToList();
         var all = await Task.WhenAll(readers);
 
-        Assert.That(all.Select(events => events[^1].Type), Is.All.EqualTo("done"));
+        Assert.That(all.Select(events => events[^1].IsFinal), Is.All.True);
         Assert.That(all.Select(events => IngestClient.Parse(events[^1].Data)["processed_files"]!.GetValue<int>()), Is.All.EqualTo(15));
         await AssertStreamsReleasedAsync();
     }
@@ -402,7 +412,7 @@ public sealed class StreamTests : ApiTest
         var seqs = events.Select(e => long.Parse(e.Id!)).ToList();
         TestContext.Out.WriteLine($"{Changes} changes in {clock.ElapsedMilliseconds} ms reached the client as {events.Count} events");
         Assert.That(seqs, Is.Ordered.Ascending.And.Unique, "coalescing never goes backwards");
-        Assert.That(events[^1].Type, Is.EqualTo("done"));
+        Assert.That(events[^1].IsFinal, Is.True);
         Assert.That(seqs[^1], Is.EqualTo(Changes + 1), "the final state is never dropped");
         var bound = (clock.Elapsed.TotalSeconds * 1000 / 100) + 5;
         Assert.That(events.Count, Is.LessThanOrEqualTo(bound), "at most one event per MinEventInterval (100 ms)");

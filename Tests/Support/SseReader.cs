@@ -4,7 +4,14 @@ using System.Text;
 namespace IngestLite.Tests.Support;
 
 /// <summary>One parsed server-sent event, with the time it arrived.</summary>
-public sealed record ReceivedEvent(string Type, string Data, string? Id, DateTime ReceivedAtUtc);
+public sealed record ReceivedEvent(string Type, string Data, string? Id, DateTime ReceivedAtUtc)
+{
+    /// <summary>A snapshot of a session's own stream: unnamed, so <c>onmessage</c> hears it (the parser calls it "message").</summary>
+    public bool IsSessionSnapshot => Type == SseParser.EventTypeDefault;
+
+    /// <summary>A session's final snapshot, on either stream.</summary>
+    public bool IsFinal => IngestLite.Progress.ProgressWire.IsFinalSnapshot(Type, Encoding.UTF8.GetBytes(Data));
+}
 
 /// <summary>Reads an SSE endpoint over real HTTP with the platform's <see cref="SseParser"/>.</summary>
 public static class SseReader

@@ -23,7 +23,7 @@ public sealed class ProgressRegistryTests
     public void TearDown() => _timeout.Dispose();
 
     private static ProgressSnapshot Snapshot(string sessionId, long seq, DateTimeOffset? start = null) => new(
-        sessionId, SessionStatus.Processing, Progress: 0, TotalFiles: 100, CurrentFile: null, CurrentStage: null, ProcessedFiles: 0,
+        sessionId, SessionStatus.Processing, Progress: 0, TotalFiles: 100, CurrentPath: null, CurrentStage: null, ProcessedFiles: 0,
         StartTime: start ?? Epoch, EndTime: null, SessionStats.Empty, Errors: [], ErrorDetails: [], Seq: seq,
         UpdatedAt: Epoch.AddMilliseconds(seq), FilesPerSecond: 0, EtaSeconds: null);
 

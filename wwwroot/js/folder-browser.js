@@ -65,15 +65,16 @@ export class FolderBrowser {
         this.#render(result.body);
     }
 
+    // Paths in the media root (relative_*): path and parent are absolute, as the replaced app's page reads them.
     #render(listing) {
-        this.#path = listing.path;
-        this.#parent = listing.parent;
-        this.#list.dataset.path = listing.path;
-        this.#up.disabled = listing.parent === null;
-        this.#renderBreadcrumb(listing.path);
-        const summary = listing.file_summary ?? { total_files: 0, ingested_files: 0 };
+        this.#path = listing.relative_path;
+        this.#parent = listing.relative_parent;
+        this.#list.dataset.path = listing.relative_path;
+        this.#up.disabled = listing.relative_parent === null;
+        this.#renderBreadcrumb(listing.relative_path);
+        const summary = listing.files ?? { total_files: 0, ingested_files: 0 };
         setText(this.#hereSummary, `${format.plural(summary.total_files, 'media file')} directly in this folder, ${format.count(summary.ingested_files)} ingested`);
-        this.#selectHere.checked = this.#selected.has(toKey(listing.path));
+        this.#selectHere.checked = this.#selected.has(toKey(listing.relative_path));
         this.#list.replaceChildren(...listing.directories.map((entry) => this.#row(entry)));
         this.#empty.hidden = listing.directories.length > 0;
         this.#list.dataset.state = 'loaded';
@@ -83,16 +84,16 @@ export class FolderBrowser {
         const checkbox = el('input', {
             type: 'checkbox',
             class: 'folder-check',
-            checked: this.#selected.has(entry.path),
+            checked: this.#selected.has(entry.relative_path),
             'aria-label': `Select ${entry.name}`,
-            onchange: (event) => this.#toggle(entry.path, event.target.checked),
+            onchange: (event) => this.#toggle(entry.relative_path, event.target.checked),
         });
         const name = el('button', {
             type: 'button',
             class: 'folder-name',
             'data-has-children': String(entry.has_children),
-            title: `Open ${entry.path}`,
-            onclick: () => this.open(entry.path),
+            title: `Open ${entry.relative_path}`,
+            onclick: () => this.open(entry.relative_path),
         }, el('span', { class: 'folder-icon', 'aria-hidden': 'true' }), el('span', { class: 'folder-label', text: entry.name }));
         const share = entry.total_files > 0 ? entry.ingested_files / entry.total_files : 0;
         const meter = el('span', { class: 'mini', title: `${Math.round(share * 100)}% ingested` }, el('span', { class: 'mini-fill' }));
@@ -101,7 +102,7 @@ export class FolderBrowser {
             el('span', { class: 'folder-total', text: format.plural(entry.total_files, 'file') }),
             el('span', { class: 'folder-ingested muted', text: `${format.count(entry.ingested_files)} ingested` }),
             meter);
-        return el('li', { class: 'folder-row', 'data-path': entry.path }, checkbox, name, counts);
+        return el('li', { class: 'folder-row', 'data-path': entry.relative_path }, checkbox, name, counts);
     }
 
     #renderBreadcrumb(path) {

@@ -91,6 +91,9 @@ export function statusLabel(status) {
         error: 'Failed',
         cancelled: 'Cancelled',
         interrupted: 'Interrupted',
+        committing: 'Committing',
+        committed: 'Committed',
+        commit_error: 'Commit failed',
     }[status] ?? String(status ?? '');
 }
 

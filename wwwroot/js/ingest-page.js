@@ -13,7 +13,7 @@ import { csvUrl, FILTERS, FilteredResults } from './results-client.js';
 import { ResultsView } from './results-table.js';
 import { SessionList } from './session-list.js';
 import { SharedResults } from './shared-results.js';
-import { isFinal } from './wire.js';
+import { awaitsCommit, isFinal } from './wire.js';
 
 const SESSIONS_SHOWN = 15;
 // Without the stream, sessions started elsewhere only show up by asking again now and then.
@@ -22,7 +22,7 @@ const SESSIONS_POLL_MS = 5000;
 const client = new ProgressClient();
 const shared = new SharedResults();
 const folders = new FolderBrowser();
-const panel = new LivePanel({ onCancel: cancelSession, onResume: resumeSession, onOpenSession: (id) => attach(id) });
+const panel = new LivePanel({ onCancel: cancelSession, onResume: resumeSession, onCommit: commitSession, onOpenSession: (id) => attach(id) });
 const results = new ResultsView({
     onFilter: changeFilter,
     onRetry: retryFailed,
@@ -252,6 +252,7 @@ function readParameters() {
     parameters.extract_keywords = byId('extract-keywords').checked;
     parameters.import_scores = byId('import-scores').checked;
     parameters.skip_existing = byId('skip-existing').checked;
+    parameters.commit_mode = byId('review-before-commit').checked ? 'deferred' : 'per_file';
     const maxFiles = byId('max-files').value.trim();
     if (maxFiles) {
         // Sent as typed (even 0 or 2.5): the API's message explains what is wrong with it.
@@ -296,6 +297,24 @@ async function resumeSession(sessionId) {
     client.offer(result.body);
 }
 
+// A deferred session's staged files go to the catalog; the commit's progress arrives on the stream.
+async function commitSession(sessionId) {
+    panel.setBusy('commit', true);
+    panel.showError('');
+    const result = await fetchJson('/api/ingest/commit', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ session_id: sessionId }),
+    });
+    panel.setBusy('commit', false);
+    if (!result.ok) {
+        panel.showError(problemText(result));
+        return;
+    }
+    client.follow(sessionId);
+    await client.refresh(sessionId);
+}
+
 async function loadSessions() {
     const result = await fetchJson(`/api/ingest/sessions?limit=${SESSIONS_SHOWN}`);
     if (!result.ok || !Array.isArray(result.body)) {
@@ -310,7 +329,9 @@ async function loadSessions() {
 
 async function attachActiveSession() {
     const result = await fetchJson('/api/ingest/active-session');
-    if (result.ok && result.body?.session_id && !panel.isRunning) {
+    // The newest session is shown if it runs, or waits for its commit; a finished one stays in the list below.
+    const snapshot = result.body?.snapshot;
+    if (result.ok && snapshot && (!isFinal(snapshot.status) || awaitsCommit(snapshot)) && !panel.isRunning) {
         client.offer(result.body.snapshot);
         attach(result.body.session_id);
     }

@@ -5,7 +5,7 @@
 import { byId, el, setText } from './dom.js';
 import * as format from './format.js';
 import { Mode } from './progress-client.js';
-import { isFinal } from './wire.js';
+import { awaitsCommit, isFinal } from './wire.js';
 
 const STATS = [
     ['stat-metadata', 'metadata_extracted'],
@@ -37,6 +37,7 @@ export class LivePanel {
     #summaryText = byId('summary-text');
     #report = byId('report-link');
     #resume = byId('resume-button');
+    #commit = byId('commit-button');
     #panelError = byId('panel-error');
     #stall = byId('stall-warning');
     #sessionLine = byId('session-line');
@@ -51,7 +52,8 @@ export class LivePanel {
     #mode = Mode.CONNECTING;
     #errorKeys = new Set();
 
-    constructor({ onCancel, onResume, onOpenSession }) {
+    constructor({ onCancel, onResume, onCommit, onOpenSession }) {
+        this.#commit.addEventListener('click', () => this.#sessionId && onCommit(this.#sessionId));
         this.#cancel.addEventListener('click', () => this.#sessionId && onCancel(this.#sessionId));
         this.#parentButton.addEventListener('click', () => this.#parentButton.dataset.session && onOpenSession(this.#parentButton.dataset.session));
         this.#resume.addEventListener('click', () => this.#sessionId && onResume(this.#sessionId));
@@ -146,7 +148,7 @@ export class LivePanel {
     }
 
     setBusy(action, busy) {
-        const button = action === 'cancel' ? this.#cancel : this.#resume;
+        const button = { cancel: this.#cancel, resume: this.#resume, commit: this.#commit }[action];
         button.disabled = busy;
         button.setAttribute('aria-busy', String(busy));
     }
@@ -178,8 +180,9 @@ export class LivePanel {
 
     #renderFacts(s) {
         const running = !isFinal(s.status);
-        setText(this.#currentFile, running && s.current_file ? s.current_file : '—');
-        this.#currentFile.title = running && s.current_file ? s.current_file : '';
+        // current_file is the name alone (as the replaced app's clients show it); current_path has the folders.
+        setText(this.#currentFile, running && s.current_path ? s.current_path : '—');
+        this.#currentFile.title = running && s.current_path ? s.current_path : '';
         setText(this.#currentStage, running ? stageText(s) : '—');
         setText(this.#speed, s.files_per_second > 0 || !running ? format.rate(s.files_per_second) : '—');
         setText(this.#eta, running ? format.duration(s.eta_seconds) : 'done');
@@ -227,6 +230,7 @@ export class LivePanel {
         this.#cancel.hidden = final;
         if (!final) {
             this.#cancel.disabled = false;
+            this.#commit.hidden = true;
             return;
         }
         this.#summary.hidden = false;
@@ -235,6 +239,8 @@ export class LivePanel {
         this.#report.href = `/api/ingest/report/${encodeURIComponent(s.session_id)}`;
         this.#resume.hidden = !['cancelled', 'interrupted'].includes(s.status);
         this.#resume.disabled = false;
+        this.#commit.hidden = !awaitsCommit(s);
+        this.#commit.disabled = false;
     }
 
     #renderBadge() {
@@ -271,7 +277,15 @@ function statusSentence(s) {
         case 'processing':
             return `Ingesting ${files}…`;
         case 'completed':
-            return `Completed: ${format.count(s.stats?.committed_files)} committed, ${format.plural(s.stats?.errors ?? 0, 'error')}.`;
+            return s.commit_mode === 'deferred'
+                ? `Ready to review: ${format.plural(s.processed_files - (s.stats?.errors ?? 0), 'file')} staged, ${format.plural(s.stats?.errors ?? 0, 'error')}. Nothing is in the catalog until you commit.`
+                : `Completed: ${format.count(s.stats?.committed_files)} committed, ${format.plural(s.stats?.errors ?? 0, 'error')}.`;
+        case 'committing':
+            return `Committing: ${s.commit_progress ?? 0}% (${format.count(s.stats?.committed_files)} in the catalog)…`;
+        case 'committed':
+            return `Committed: ${format.count(s.stats?.committed_files)} in the catalog, ${format.plural(s.stats?.errors ?? 0, 'error')}.`;
+        case 'commit_error':
+            return `Commit failed${s.commit_error ? `: ${s.commit_error}` : '.'}`;
         case 'cancelled':
             return `Cancelled after ${format.count(s.processed_files)} of ${files}.`;
         case 'interrupted':
@@ -299,6 +313,10 @@ function summarySentence(s) {
         parts.push(`${s.message ? `${s.message}. ` : ''}Resume finishes the rest.`);
     } else if (s.status === 'error' && s.message) {
         parts.push(s.message);
+    } else if (awaitsCommit(s)) {
+        parts.push(s.status === 'commit_error'
+            ? `${s.commit_error ?? 'The commit failed'}. Commit writes the files still staged.`
+            : 'The files are staged, not in the catalog: open the report, then Commit (or delete the session to discard them).');
     }
     return parts.join(' ');
 }

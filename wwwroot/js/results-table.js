@@ -20,6 +20,8 @@ const STATE_LABELS = Object.freeze({
     committed_with_warnings: 'Warnings',
     skipped: 'Skipped',
     failed: 'Failed',
+    staged: 'Staged',
+    staged_with_warnings: 'Staged, warnings',
 });
 
 const EMPTY_TEXT = Object.freeze({

@@ -12,11 +12,19 @@ export const Events = Object.freeze({
 /** The events that carry a session's state (a snapshot, or the `{session_id}` of a deleted one). */
 export const STATE_EVENTS = Object.freeze([Events.PROGRESS, Events.DONE, Events.REMOVED]);
 
-/** A session in one of these states changes no more (until resumed). */
-export const FINAL_STATES = Object.freeze(['completed', 'error', 'cancelled', 'interrupted']);
+/**
+ * Nothing runs for a session in one of these states: its stream ends. It may run again when resumed
+ * (cancelled, interrupted) or committed (a deferred session that completed, or whose commit failed).
+ */
+export const FINAL_STATES = Object.freeze(['completed', 'error', 'cancelled', 'interrupted', 'committed', 'commit_error']);
 
 export function isFinal(status) {
     return FINAL_STATES.includes(status);
+}
+
+/** A deferred session whose staged files wait for a commit (its first, or another after a failed one). */
+export function awaitsCommit(snapshot) {
+    return snapshot?.commit_mode === 'deferred' && (snapshot.status === 'completed' || snapshot.status === 'commit_error');
 }
 
 /** An event's data as an object (a snapshot, or `{session_id}` for removed); null when it is not JSON. */
