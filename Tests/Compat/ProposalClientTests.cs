@@ -46,6 +46,7 @@ public sealed class ProposalClientTests(string browser) : CompatBrowserTest(brow
         var errors = await page.EvaluateAsync<string[]>("() => window.__errors");
         var closes = await page.EvaluateAsync<int>("() => window.__closes");
         var requests = RequestsTo(stream);
+        TestContext.Out.WriteLine($"{BrowserName}: statuses [{string.Join(", ", statuses)}], processed [{string.Join(", ", processed)}], close() x{closes}, {requests.Count} request(s) to the stream");
         Assert.Multiple(() =>
         {
             Assert.That(statuses, Does.Contain("processing"), $"progress states reach the proposal's client; it saw [{string.Join(", ", statuses)}]");
@@ -89,6 +90,8 @@ public sealed class ProposalClientTests(string browser) : CompatBrowserTest(brow
         var statuses = StatusesOf(stream);
         var messages = await page.EvaluateAsync<string[]>("() => window.__messages");
         var readyState = await page.EvaluateAsync<int>("() => window.__es.readyState");
+        var errorStates = await page.EvaluateAsync<int[]>("() => window.__errorStates");
+        TestContext.Out.WriteLine($"{BrowserName}: messages [{string.Join(", ", messages)}], stream responses [{string.Join(", ", statuses)}], onerror at readyState [{string.Join(", ", errorStates)}]");
         Assert.Multiple(() =>
         {
             Assert.That(requests, Has.Count.InRange(1, 2), $"requests to {stream}: the first and at most one reconnect");
