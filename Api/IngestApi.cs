@@ -62,9 +62,6 @@ public static class IngestApi
         group.MapGet("/directories", DirectoriesAsync);
         group.MapPost("/file-types", FileTypesAsync).WithMetadata(new RequestSizeLimitAttribute(MaxBodyBytes));
         group.MapGet("/report/{sessionId}", ReportAsync);
-
-        // The replaced app's page lived here; IngestLite's own page is its successor.
-        routes.MapGet("/ingest-v2", () => TypedResults.Redirect("/"));
         return routes;
     }
 

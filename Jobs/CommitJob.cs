@@ -15,6 +15,7 @@ public sealed partial class CommitJob(
     ICounterMarks marks,
     IProgressRegistry registry,
     SessionControl control,
+    IFileGate gate,
     TimeProvider time,
     ILogger<CommitJob> logger)
 {
@@ -46,7 +47,7 @@ public sealed partial class CommitJob(
             {
                 foreach (var file in batch)
                 {
-                    run.Token.ThrowIfCancellationRequested();
+                    await gate.WaitAsync(sessionId, run.Token);
                     FileError? error = null;
                     try
                     {

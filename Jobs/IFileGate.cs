@@ -1,7 +1,7 @@
 namespace IngestLite.Jobs;
 
 /// <summary>
-/// Passed by every file of a run before it starts. A host can hold runs here: the tests do, to keep a
+/// Passed by every file of a run (and of a deferred commit) before it starts. A host can hold runs here: the tests do, to keep a
 /// session in progress for exactly as long as they need instead of hoping a throttled run outlasts
 /// their steps. The default gate never waits and costs one interface call per file.
 /// </summary>

@@ -33,7 +33,7 @@ public sealed class IngestClient(HttpClient http)
         while (true)
         {
             var status = await StatusAsync(sessionId);
-            if (status["status"]!.GetValue<string>() is "completed" or "error" or "cancelled" or "interrupted")
+            if (status["status"]!.GetValue<string>() is "completed" or "error" or "cancelled" or "interrupted" or "committed" or "commit_error")
             {
                 return status;
             }
