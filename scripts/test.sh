@@ -43,6 +43,23 @@ if [ -n "$firefox" ]; then
   export INGESTLITE_FIREFOX="$firefox"
 fi
 
+# The compat tests run upstream's workflow script (test_ingestion_v2.py): a python3 that can import requests.
+python_ok() { [ -n "$1" ] && "$1" -c 'import requests' >/dev/null 2>&1; }
+if python_ok "${INGESTLITE_PYTHON:-}"; then
+  :
+elif python_ok python3; then
+  export INGESTLITE_PYTHON="$(command -v python3)"
+elif [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+  echo "Installing Debian's python3 and python3-requests for the compat tests..."
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-requests >/dev/null
+  export INGESTLITE_PYTHON=/usr/bin/python3
+else
+  # The workflow-script test then fails, saying what is missing and how to get it.
+  echo "No python3 that can 'import requests' for the compat tests. Install them (e.g. 'sudo apt-get install python3 python3-requests')," \
+    "or set INGESTLITE_PYTHON to a Python 3 that has requests." >&2
+fi
+
 # The benchmark is not run here, but it must keep compiling.
 dotnet build Bench/IngestLite.Bench.csproj -c Release -nologo -v quiet
 
