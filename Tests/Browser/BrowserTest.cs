@@ -27,7 +27,8 @@ public abstract partial class BrowserTest(string browser)
     private readonly List<string> _pageErrors = [];
     private readonly List<string> _consoleErrors = [];
 
-    protected static AppHost App => TestSuite.App;
+    /// <summary>The app the tests drive: the suite's shared host, unless a fixture brings its own.</summary>
+    protected virtual AppHost App => TestSuite.App;
 
     /// <summary>The browser this fixture runs in: one of <see cref="BrowserLocator.All"/>.</summary>
     protected string BrowserName { get; } = browser;
@@ -100,16 +101,20 @@ public abstract partial class BrowserTest(string browser)
     }
 
     /// <summary>A new folder at the top of the media root holding <paramref name="count"/> small PNGs.</summary>
-    protected static string NewFolder(int count)
+    protected string NewFolder(int count)
     {
         var folder = "b-" + Guid.NewGuid().ToString("N")[..8];
         Directory.CreateDirectory(Path.Combine(App.MediaRoot, folder));
-        IngestApiTests.WritePngs(folder, count);
+        for (var i = 0; i < count; i++)
+        {
+            MediaFactory.WritePng(Path.Combine(App.MediaRoot, folder, $"img-{i}.png"), 16, 16, null, seed: (byte)i);
+        }
+
         return folder;
     }
 
     /// <summary>A new folder of <paramref name="count"/> PNGs named f00.png…, where the indexes in <paramref name="bad"/> are written broken instead.</summary>
-    protected static string NewFolderWithBadFiles(int count, IReadOnlyDictionary<int, Action<string>> bad)
+    protected string NewFolderWithBadFiles(int count, IReadOnlyDictionary<int, Action<string>> bad)
     {
         var folder = "b-" + Guid.NewGuid().ToString("N")[..8];
         for (var i = 0; i < count; i++)
@@ -129,13 +134,13 @@ public abstract partial class BrowserTest(string browser)
     }
 
     /// <summary>Holds every run at the gate after <paramref name="files"/> more files have started (see <see cref="TestGate"/>).</summary>
-    protected static void HoldAfter(int files)
+    protected void HoldAfter(int files)
     {
         App.Gate.Hold();
         App.Gate.Release(files);
     }
 
-    protected static void Throttle(int filesPerSecond) =>
+    protected void Throttle(int filesPerSecond) =>
         App.SetSetting("Ingest:MaxFilesPerSecond", filesPerSecond.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
     /// <summary>The problem detail the API gives for these parameters, asked directly.</summary>
@@ -160,7 +165,8 @@ public abstract partial class BrowserTest(string browser)
         return path;
     }
 
-    private void WatchPage(IPage page)
+    /// <summary>Watches every page of the context; a fixture that records more adds to it (and calls this).</summary>
+    protected virtual void WatchPage(IPage page)
     {
         page.PageError += (_, error) =>
         {
@@ -235,7 +241,12 @@ public abstract partial class BrowserTest(string browser)
         {
             TestContext.Out.WriteLine($"page error: {line}");
         }
+
+        TestContext.Out.Write(FailureDetails());
     }
+
+    /// <summary>What else a failed test's output should show (what the fixture recorded).</summary>
+    protected virtual string FailureDetails() => "";
 
     /// <summary>Artifacts are best effort: a tab stuck loading must not hide the test's own failure.</summary>
     private static async Task TryAsync(string what, Func<Task> action)
@@ -254,8 +265,9 @@ public abstract partial class BrowserTest(string browser)
     {
         for (var attempt = 0; attempt < 10; attempt++)
         {
+            // The active session is the newest one, finished or not: only a running one needs stopping.
             var active = IngestClient.Parse(await Http.GetStringAsync("api/ingest/active-session"));
-            if (active["session_id"]?.GetValue<string>() is not { } id)
+            if (active["session_id"]?.GetValue<string>() is not { } id || active["status"]?.GetValue<string>() is not ("starting" or "processing" or "committing"))
             {
                 return;
             }

@@ -374,7 +374,7 @@ public sealed class TabsTests(string browser) : BrowserTest(browser)
     /// Lets one file through the gate every 50 ms (20 files/s) until disposed or <paramref name="most"/>
     /// files went through; the gate then holds the run (still going, never ended by the pump).
     /// </summary>
-    private static Pacer Pump(int most) => new(App.Gate, FileEvery, most);
+    private Pacer Pump(int most) => new(App.Gate, FileEvery, most);
 
     private sealed class Pacer : IAsyncDisposable
     {

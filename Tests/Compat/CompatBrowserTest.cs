@@ -13,87 +13,26 @@ namespace IngestLite.Tests.Compat;
 /// (<c>alert</c>), and every request and response on the app's origin, so a test can name the 404 behind a
 /// step that never happened.
 /// </summary>
-public abstract class CompatBrowserTest(string browser)
+public abstract class CompatBrowserTest(string browser) : BrowserTest(browser)
 {
     private readonly Lock _lock = new();
-    private readonly List<string> _pageErrors = [];
-    private readonly List<string> _consoleErrors = [];
     private readonly List<string> _dialogs = [];
     private readonly List<(DateTime At, string Method, string Url)> _requests = [];
     private readonly List<(string Method, string Url, int Status)> _responses = [];
 
-    protected static AppHost App => CompatSuite.App;
+    protected override AppHost App => CompatSuite.App;
 
-    protected string BrowserName { get; } = browser;
-
-    protected bool IsFirefox => BrowserName == BrowserLocator.Firefox;
-
-    protected IBrowserContext Context { get; private set; } = null!;
-
-    protected HttpClient Http { get; private set; } = null!;
-
-    protected IngestClient Api { get; private set; } = null!;
-
-    /// <summary>The app's origin without the trailing slash, e.g. <c>http://127.0.0.1:40123</c>.</summary>
     protected string Origin => App.BaseAddress.GetLeftPart(UriPartial.Authority);
 
     [SetUp]
-    public async Task OpenContextAsync()
+    public void ForgetWhatTheLastTestSaw()
     {
         lock (_lock)
         {
-            _pageErrors.Clear();
-            _consoleErrors.Clear();
             _dialogs.Clear();
             _requests.Clear();
             _responses.Clear();
         }
-
-        Context = null!;
-        var launched = await BrowserFixture.BrowserAsync(BrowserName);
-        Http = App.CreateRealClient();
-        Api = new IngestClient(Http);
-        Context = await launched.NewContextAsync(new BrowserNewContextOptions
-        {
-            BaseURL = App.BaseAddress.ToString(),
-            ViewportSize = new ViewportSize { Width = 1360, Height = 1000 },
-        });
-        Context.SetDefaultTimeout(15_000);
-        Context.Page += (_, page) => WatchPage(page);
-        await Context.Tracing.StartAsync(new TracingStartOptions { Title = TestContext.CurrentContext.Test.Name, Snapshots = true });
-    }
-
-    [TearDown]
-    public async Task CloseContextAsync()
-    {
-        if (Context is null)
-        {
-            // The browser did not start: SetUp has already failed the test with the reason.
-            return;
-        }
-
-        try
-        {
-            if (TestContext.CurrentContext.Result.Outcome.Status == TestStatus.Failed || _pageErrors.Count > 0)
-            {
-                await SaveFailureArtifactsAsync();
-            }
-            else
-            {
-                await Context.Tracing.StopAsync();
-            }
-
-            await Context.CloseAsync();
-        }
-        finally
-        {
-            App.SetSetting("Ingest:MaxFilesPerSecond", null);
-            App.Gate.Open();
-            await CancelRunningSessionsAsync();
-            Http.Dispose();
-        }
-
-        Assert.That(_pageErrors, Is.Empty, "uncaught errors in the page");
     }
 
     /// <summary>Requests the page made to <paramref name="path"/> on the app's origin (query ignored), in order.</summary>
@@ -142,8 +81,7 @@ public abstract class CompatBrowserTest(string browser)
                 .Select(g => $"{g.Key}: {string.Join(" ", g.GroupBy(r => r.Status).Select(s => s.Count() == 1 ? $"{s.Key}" : $"{s.Key}x{s.Count()}"))}");
             return $"{Environment.NewLine}  app responses >= 400: [{string.Join("; ", errors)}]" +
                    $"{Environment.NewLine}  app responses by path: [{string.Join("; ", byPath.Take(20))}]" +
-                   $"{Environment.NewLine}  dialogs: [{string.Join("; ", _dialogs)}]" +
-                   $"{Environment.NewLine}  console errors: [{string.Join("; ", _consoleErrors.Take(10))}]";
+                   $"{Environment.NewLine}  dialogs: [{string.Join("; ", _dialogs)}]";
         }
     }
 
@@ -168,25 +106,12 @@ public abstract class CompatBrowserTest(string browser)
 
     protected async Task<JsonObject> ActiveSessionAsync() => IngestClient.Parse(await Http.GetStringAsync("api/ingest/active-session"));
 
-    private void WatchPage(IPage page)
+    protected override string FailureDetails() => Observed() + Environment.NewLine;
+
+    /// <summary>What the base watches, plus every dialog (dismissed) and every request and response on the app's origin.</summary>
+    protected override void WatchPage(IPage page)
     {
-        page.PageError += (_, error) =>
-        {
-            lock (_lock)
-            {
-                (IsFirefox && IsFirefoxDiagnostic(error) ? _consoleErrors : _pageErrors).Add(error);
-            }
-        };
-        page.Console += (_, message) =>
-        {
-            if (message.Type == "error")
-            {
-                lock (_lock)
-                {
-                    _consoleErrors.Add(message.Text);
-                }
-            }
-        };
+        base.WatchPage(page);
         page.Dialog += async (_, dialog) =>
         {
             lock (_lock)
@@ -216,60 +141,5 @@ public abstract class CompatBrowserTest(string browser)
                 }
             }
         };
-    }
-
-    /// <summary>Firefox's own network diagnostics arrive as page errors over WebDriver BiDi (see <see cref="BrowserTest"/>); they are not the page's.</summary>
-    private static bool IsFirefoxDiagnostic(string error) =>
-        error.StartsWith("Firefox can’t establish a connection to the server at ", StringComparison.Ordinal);
-
-    private async Task SaveFailureArtifactsAsync()
-    {
-        Directory.CreateDirectory(BrowserTest.ArtifactsDirectory);
-        var name = string.Concat(TestContext.CurrentContext.Test.Name.Select(c => char.IsLetterOrDigit(c) || c is '-' or '_' ? c : '_'));
-        var stem = Path.Combine(BrowserTest.ArtifactsDirectory, $"{BrowserName}-compat-{name}-{DateTime.UtcNow:yyyyMMdd-HHmmss}");
-        try
-        {
-            await Context.Tracing.StopAsync(new TracingStopOptions { Path = stem + "-trace.zip" });
-            TestContext.Out.WriteLine($"failure trace: {stem}-trace.zip");
-        }
-        catch (Exception ex) when (ex is PlaywrightException or TimeoutException)
-        {
-            TestContext.Out.WriteLine($"no trace: {ex.Message.Split('\n')[0]}");
-        }
-
-        var index = 0;
-        foreach (var page in Context.Pages)
-        {
-            var path = $"{stem}-tab{index++}.png";
-            try
-            {
-                await page.ScreenshotAsync(new PageScreenshotOptions { Path = path, FullPage = true, Timeout = 5_000 });
-                TestContext.Out.WriteLine($"failure screenshot: {path}");
-            }
-            catch (Exception ex) when (ex is PlaywrightException or TimeoutException)
-            {
-                TestContext.Out.WriteLine($"no screenshot of tab {index - 1}: {ex.Message.Split('\n')[0]}");
-            }
-        }
-
-        TestContext.Out.WriteLine($"page errors: [{string.Join("; ", _pageErrors)}]{Observed()}");
-    }
-
-    private async Task CancelRunningSessionsAsync()
-    {
-        for (var attempt = 0; attempt < 10; attempt++)
-        {
-            if ((await ActiveSessionAsync())["session_id"]?.GetValue<string>() is not { } id ||
-                (await Api.StatusAsync(id))["status"]?.GetValue<string>() is not ("starting" or "processing"))
-            {
-                return;
-            }
-
-            using (await Http.PostAsync($"api/ingest/cancel/{id}", null))
-            {
-            }
-
-            await Api.WaitForEndAsync(id, TimeSpan.FromSeconds(10));
-        }
     }
 }
