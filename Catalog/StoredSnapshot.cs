@@ -34,7 +34,8 @@ public sealed record StoredSnapshot(
     bool Stalled,
     string? CommitMode = null,
     int CommitProgress = 0,
-    string? CommitError = null)
+    string? CommitError = null,
+    string? JobId = null)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
@@ -55,7 +56,7 @@ public sealed record StoredSnapshot(
             s.Stats.KeywordsAdded, s.Stats.ScoresImported, s.Stats.CommittedFiles, s.Stats.Errors, s.Stats.Warnings),
         [.. s.ErrorDetails.Select(e => new Failure(e.File, e.Stage, e.Message, e.At))],
         s.Seq, s.UpdatedAt, s.FilesPerSecond, s.EtaSeconds, s.CurrentFileBytes, s.CurrentFileSize, s.Message, s.ParentSessionId, s.Stalled,
-        s.CommitMode == IngestLite.Progress.CommitMode.Deferred ? "deferred" : "per_file", s.CommitProgress, s.CommitError);
+        s.CommitMode == IngestLite.Progress.CommitMode.Deferred ? "deferred" : "per_file", s.CommitProgress, s.CommitError, s.JobId);
 
     public ProgressSnapshot ToSnapshot()
     {
@@ -67,7 +68,7 @@ public sealed record StoredSnapshot(
                 stats.KeywordsAdded, stats.ScoresImported, stats.CommittedFiles, stats.Errors, stats.Warnings),
             [.. details.Select(e => e.ToString())], details, Seq, UpdatedAt, FilesPerSecond, EtaSeconds,
             CurrentFileBytes, CurrentFileSize, Message, ParentSessionId, Stalled,
-            CommitMode == "deferred" ? IngestLite.Progress.CommitMode.Deferred : IngestLite.Progress.CommitMode.PerFile, CommitProgress, CommitError);
+            CommitMode == "deferred" ? IngestLite.Progress.CommitMode.Deferred : IngestLite.Progress.CommitMode.PerFile, CommitProgress, CommitError, JobId);
     }
 
     private static SessionStatus ParseStatus(string status) =>

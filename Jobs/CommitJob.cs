@@ -1,4 +1,5 @@
 using Hangfire;
+using Hangfire.Server;
 using IngestLite.Catalog;
 using IngestLite.Progress;
 
@@ -22,8 +23,8 @@ public sealed partial class CommitJob(
     private const int Batch = 256;
 
     [AutomaticRetry(Attempts = 0, OnAttemptsExceeded = AttemptsExceededAction.Fail)]
-    [JobDisplayName("Commit session {0}")]
-    public async Task RunAsync(string sessionId, CancellationToken cancellationToken)
+    [JobDisplayName("Commit {1}")]
+    public async Task<IngestOutcome> RunAsync(string sessionId, string title, PerformContext? context, CancellationToken cancellationToken)
     {
         var record = await catalog.GetSessionAsync(sessionId, cancellationToken);
         var snapshot = registry.Get(sessionId)?.Snapshot ?? record?.Snapshot;
@@ -31,10 +32,10 @@ public sealed partial class CommitJob(
         {
             control.Reset(sessionId);
             LogNothingToCommit(logger, sessionId, snapshot?.Status.ToWire() ?? "gone");
-            return;
+            return new IngestOutcome(snapshot?.Status.ToWire() ?? "deleted", null);
         }
 
-        var progress = new SessionProgress(snapshot, registry, time, marks);
+        var progress = new SessionProgress(snapshot with { JobId = context?.BackgroundJob?.Id ?? snapshot.JobId }, registry, time, marks);
         using var run = control.Begin(sessionId, progress, cancellationToken);
         SessionStatus final = SessionStatus.Committed;
         string? failure = null;
@@ -86,6 +87,10 @@ public sealed partial class CommitJob(
         {
             LogSaveFailed(logger, sessionId, ex);
         }
+
+        return final == SessionStatus.CommitError
+            ? throw new IngestFailedException(failure ?? "commit failed")
+            : new IngestOutcome(final.ToWire(), null);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId} is {Status}: nothing to commit")]

@@ -32,11 +32,17 @@ public static class HangfireSetup
     public static IServiceCollection AddIngestJobs(this IServiceCollection services)
     {
         services.AddOptions<HangfireOptions>().BindConfiguration(HangfireOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
-        services.AddHangfire(config => config
-            .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
-            .UseSimpleAssemblyNameTypeSerializer()
-            .UseRecommendedSerializerSettings()
-            .UseInMemoryStorage());
+        services.AddHangfire((provider, config) =>
+        {
+            config
+                .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
+                .UseSimpleAssemblyNameTypeSerializer()
+                .UseRecommendedSerializerSettings()
+                .UseInMemoryStorage();
+
+            // Hangfire's filters are global (one list per process); each host adds one for the sessions it runs.
+            GlobalJobFilters.Filters.Add(new IngestJobStates(provider.GetRequiredService<SessionControl>()), IngestJobStates.Order);
+        });
         services.AddHangfireServer((provider, server) =>
         {
             var options = provider.GetRequiredService<IOptions<HangfireOptions>>().Value;
@@ -49,10 +55,14 @@ public static class HangfireSetup
         return services;
     }
 
-    /// <summary>The dashboard at <paramref name="path"/>: local requests only unless <see cref="HangfireOptions.DashboardAllowRemote"/>.</summary>
+    /// <summary>
+    /// The dashboard at <paramref name="path"/>, with IngestLite's pages and routes in it: local requests only
+    /// unless <see cref="HangfireOptions.DashboardAllowRemote"/>.
+    /// </summary>
     public static IApplicationBuilder UseIngestDashboard(this IApplicationBuilder app, string path)
     {
         var options = app.ApplicationServices.GetRequiredService<IOptions<HangfireOptions>>().Value;
+        IngestLite.Dashboard.IngestDashboard.Register(GlobalConfiguration.Configuration);
         return app.UseHangfireDashboard(path, new DashboardOptions
         {
             Authorization = options.DashboardAllowRemote ? [new AllowAllDashboardAuthorization()] : [new LocalRequestsOnlyAuthorizationFilter()],

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Hangfire;
+using Hangfire.Server;
 using IngestLite.Catalog;
 using IngestLite.Progress;
 using Microsoft.Extensions.Options;
@@ -21,9 +22,16 @@ public sealed partial class IngestJob(
     TimeProvider time,
     ILogger<IngestJob> logger)
 {
+    /// <summary>
+    /// Runs the session's pending files. <paramref name="title"/> only names the job in the dashboard; Hangfire
+    /// passes <paramref name="context"/> (the job's id goes into the snapshot, so the dashboard can find the session).
+    /// A job that finds its session stopped (Hangfire's Requeue of a cancelled, interrupted or failed run)
+    /// resumes it; a finished one stays finished. The outcome decides the job's state (<see cref="IngestJobStates"/>):
+    /// completed is Succeeded, cancelled Deleted, and an error Failed with its message.
+    /// </summary>
     [AutomaticRetry(Attempts = 0, OnAttemptsExceeded = AttemptsExceededAction.Fail)]
-    [JobDisplayName("Ingest session {0}")]
-    public async Task RunAsync(string sessionId, CancellationToken cancellationToken)
+    [JobDisplayName("Ingest {1}")]
+    public async Task<IngestOutcome> RunAsync(string sessionId, string title, PerformContext? context, CancellationToken cancellationToken)
     {
         var record = await catalog.GetSessionAsync(sessionId, cancellationToken);
         if (record is null)
@@ -31,21 +39,35 @@ public sealed partial class IngestJob(
             // Deleted before its job started: this was the run its cancel request waited for.
             control.Reset(sessionId);
             LogSessionGone(logger, sessionId);
-            return;
+            return new IngestOutcome("deleted", null);
+        }
+
+        if (control.IsRunning(sessionId))
+        {
+            // Requeued while it runs: the run in progress carries on, this one adds nothing.
+            LogAlreadyFinished(logger, sessionId, SessionStatus.Processing);
+            return new IngestOutcome(SessionStatus.Processing.ToWire(), "already running");
         }
 
         var snapshot = registry.Get(sessionId)?.Snapshot ?? record.Snapshot;
-        if (snapshot.Status.IsTerminal())
+        if (snapshot.Status is SessionStatus.Cancelled or SessionStatus.Interrupted or SessionStatus.Error)
+        {
+            // Requeued from the dashboard: resume, as POST /api/ingest/resume does; committed files are not redone.
+            control.Reset(sessionId);
+            snapshot = snapshot with { Status = SessionStatus.Starting, EndTime = null, Message = null };
+            LogRequeued(logger, sessionId);
+        }
+        else if (snapshot.Status.IsTerminal())
         {
             LogAlreadyFinished(logger, sessionId, snapshot.Status);
-            return;
+            return new IngestOutcome(snapshot.Status.ToWire(), snapshot.Message);
         }
 
         var parameters = JsonSerializer.Deserialize<IngestParameters>(record.ParametersJson, ProgressWire.Options)!;
-        var progress = new SessionProgress(snapshot, registry, time, marks);
-        using var run = control.Begin(sessionId, progress, cancellationToken);
+        var progress = new SessionProgress(snapshot with { JobId = context?.BackgroundJob?.Id ?? snapshot.JobId }, registry, time, marks);
         SessionStatus final;
         string? message = null;
+        using var run = control.Begin(sessionId, progress, cancellationToken);
         try
         {
             run.Token.ThrowIfCancellationRequested();
@@ -92,6 +114,17 @@ public sealed partial class IngestJob(
         {
             LogSaveFailed(logger, sessionId, ex);
         }
+
+        // The server is stopping (Hangfire's own token): the job stays Processing and Hangfire runs it again
+        // once a server is back, which resumes the session (it is interrupted by then).
+        if (final == SessionStatus.Interrupted)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+
+        return final == SessionStatus.Error
+            ? throw new IngestFailedException(last.Message ?? "ingest failed")
+            : new IngestOutcome(final.ToWire(), last.Message);
     }
 
     /// <summary>
@@ -155,6 +188,9 @@ public sealed partial class IngestJob(
     [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId} is already {Status}; job skipped")]
     private static partial void LogAlreadyFinished(ILogger logger, string sessionId, SessionStatus status);
 
+    [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId}: its job was requeued; resuming")]
+    private static partial void LogRequeued(ILogger logger, string sessionId);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId} started with {Pending} pending files")]
     private static partial void LogRunStarted(ILogger logger, string sessionId, int pending);
 
@@ -167,3 +203,9 @@ public sealed partial class IngestJob(
     [LoggerMessage(Level = LogLevel.Error, Message = "Session {SessionId}: the final state could not be saved")]
     private static partial void LogSaveFailed(ILogger logger, string sessionId, Exception exception);
 }
+
+/// <summary>What an ingest or commit job returns: the session's final status (and why), which decides the job's state.</summary>
+public sealed record IngestOutcome(string Status, string? Message);
+
+/// <summary>A session that ended in <c>error</c>: thrown so that Hangfire marks its job Failed with the reason.</summary>
+public sealed class IngestFailedException(string message) : Exception(message);

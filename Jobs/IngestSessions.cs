@@ -108,7 +108,8 @@ public sealed partial class IngestSessions(
             new SessionRecord(id, JsonSerializer.Serialize(parameters, ProgressWire.Options), first.Status.ToWire(), now, StoredSnapshot.ToText(first), parentId),
             discovery, cancellationToken);
         registry.Publish(first);
-        jobs.Enqueue<IngestJob>(job => job.RunAsync(id, CancellationToken.None));
+        var title = JobTitle(parameters, discovery.Files.Count);
+        jobs.Enqueue<IngestJob>(job => job.RunAsync(id, title, null, CancellationToken.None));
         LogStarted(logger, id, discovery.Files.Count, discovery.Skipped.Count);
         return new StartedSession(id, discovery.Files.Count, totalDiscovered, discovery.Skipped.Count);
     }
@@ -192,7 +193,9 @@ public sealed partial class IngestSessions(
         var resumed = snapshot with { Status = SessionStatus.Starting, EndTime = null, Seq = snapshot.Seq + 1, UpdatedAt = time.GetUtcNow(), Message = null };
         await catalog.SaveSnapshotAsync(resumed, cancellationToken);
         registry.Publish(resumed);
-        jobs.Enqueue<IngestJob>(job => job.RunAsync(sessionId, CancellationToken.None));
+        var record = await catalog.GetSessionAsync(sessionId, cancellationToken);
+        var title = record is null ? "" : JobTitle(JsonSerializer.Deserialize<IngestParameters>(record.ParametersJson, ProgressWire.Options)!, snapshot.TotalFiles);
+        jobs.Enqueue<IngestJob>(job => job.RunAsync(sessionId, title, null, CancellationToken.None));
         LogResumed(logger, sessionId);
         return (resumed, null);
     }
@@ -238,7 +241,8 @@ public sealed partial class IngestSessions(
             if (deferred)
             {
                 control.Reset(sessionId);
-                jobs.Enqueue<CommitJob>(job => job.RunAsync(sessionId, CancellationToken.None));
+                var title = $"{snapshot.ProcessedFiles} staged files of session {sessionId[..8]}";
+                jobs.Enqueue<CommitJob>(job => job.RunAsync(sessionId, title, null, CancellationToken.None));
             }
 
             LogCommitStarted(logger, sessionId, next.Status);
@@ -268,6 +272,18 @@ public sealed partial class IngestSessions(
         await catalog.DeleteSessionAsync(sessionId, cancellationToken);
         registry.Remove(sessionId);
         return true;
+    }
+
+    /// <summary>
+    /// What the job's name in the Hangfire dashboard says after "Ingest": "250 files from photos/2024 (+2 folders)".
+    /// A job argument, so any node (and a requeued job) names it without a lookup.
+    /// </summary>
+    public static string JobTitle(IngestParameters parameters, int files)
+    {
+        var folders = (parameters.Directories ?? []).Append(parameters.Directory).OfType<string>().Where(d => !string.IsNullOrWhiteSpace(d)).Distinct().ToList();
+        var first = folders.Count == 0 || folders[0].Trim('/').Length == 0 ? "the media root" : folders[0];
+        var more = folders.Count > 1 ? $" (+{folders.Count - 1} folder{(folders.Count == 2 ? "" : "s")})" : "";
+        return $"{files} file{(files == 1 ? "" : "s")} from {first}{more}";
     }
 
     private (IReadOnlyList<string> Directories, InputError? Error) Validate(IngestParameters parameters, out FilePattern pattern)

@@ -44,6 +44,36 @@ public static class ProgressApi
         return routes;
     }
 
+    /// <summary>
+    /// The status, session stream and multiplexed stream answered on another route with exactly the endpoints'
+    /// behaviour: the Hangfire dashboard's, so that they answer only where the dashboard does.
+    /// </summary>
+    public static async Task WriteStatusAsync(HttpContext context, string sessionId)
+    {
+        var services = context.RequestServices;
+        IResult result = await StatusAsync(sessionId, services.GetRequiredService<IProgressRegistry>(), services.GetRequiredService<ISessionArchive>(), context.RequestAborted);
+        await result.ExecuteAsync(context);
+    }
+
+    /// <inheritdoc cref="WriteStatusAsync(HttpContext, string)"/>
+    public static async Task WriteSessionStreamAsync(HttpContext context, string sessionId)
+    {
+        var s = context.RequestServices;
+        IResult result = await SessionStreamAsync(sessionId, context, s.GetRequiredService<IProgressRegistry>(), s.GetRequiredService<ISessionArchive>(),
+            s.GetRequiredService<StreamGate>(), s.GetRequiredService<SharedFrames>(), s.GetRequiredService<SessionPacing>(),
+            s.GetRequiredService<IOptions<StreamOptions>>(), s.GetRequiredService<TimeProvider>(), context.Request.Headers["Last-Event-ID"]);
+        await result.ExecuteAsync(context);
+    }
+
+    /// <inheritdoc cref="WriteStatusAsync(HttpContext, string)"/>
+    public static Task WriteAllSessionsStreamAsync(HttpContext context)
+    {
+        var s = context.RequestServices;
+        IResult result = AllSessionsStream(context, s.GetRequiredService<IProgressRegistry>(), s.GetRequiredService<StreamGate>(), s.GetRequiredService<SharedFrames>(),
+            s.GetRequiredService<SessionPacing>(), s.GetRequiredService<IOptions<StreamOptions>>(), s.GetRequiredService<TimeProvider>(), context.Request.Headers["Last-Event-ID"]);
+        return result.ExecuteAsync(context);
+    }
+
     private static async Task<Results<Ok<ProgressSnapshot>, ProblemHttpResult>> StatusAsync(
         string sessionId, IProgressRegistry registry, ISessionArchive archive, CancellationToken cancellationToken) =>
         (registry.Get(sessionId)?.Snapshot ?? await archive.FindAsync(sessionId, cancellationToken)) is { } snapshot

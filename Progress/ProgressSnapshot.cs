@@ -98,7 +98,8 @@ public sealed record ProgressSnapshot(
     bool Stalled = false,
     CommitMode CommitMode = CommitMode.PerFile,
     int CommitProgress = 0,
-    string? CommitError = null)
+    string? CommitError = null,
+    string? JobId = null)
 {
     /// <summary>The current file's name, as the replaced app showed it; <see cref="CurrentPath"/> has its path in the media root.</summary>
     public string? CurrentFile => CurrentPath is null ? null : System.IO.Path.GetFileName(CurrentPath);

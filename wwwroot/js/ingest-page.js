@@ -49,7 +49,7 @@ shared.start();
 client.start();
 folders.open('');
 loadSessions();
-attachActiveSession();
+attachRequestedSession();
 
 function onSnapshot(snapshot) {
     shared.observe(snapshot.session_id, !isFinal(snapshot.status));
@@ -325,6 +325,19 @@ async function loadSessions() {
         client.offer(snapshot);
     }
     sessions.loaded();
+}
+
+// A link to one session (/?session=<id>, as the Hangfire dashboard makes) shows that one; else the active one.
+async function attachRequestedSession() {
+    const requested = new URLSearchParams(window.location.search).get('session');
+    if (requested && /^[0-9a-f]{32}$/.test(requested)) {
+        const snapshot = await client.refresh(requested);
+        if (snapshot) {
+            attach(requested);
+            return;
+        }
+    }
+    await attachActiveSession();
 }
 
 async function attachActiveSession() {
