@@ -22,8 +22,9 @@ public static class IngestDashboard
     private static int _registered;
 
     /// <summary>Hangfire's dashboard extension points are process-wide lists: registered once, whatever the number of hosts.</summary>
-    public static void Register(IGlobalConfiguration configuration)
+    public static void Register(IGlobalConfiguration configuration, PathString dashboardPath)
     {
+        DashboardPath = dashboardPath;
         if (Interlocked.Exchange(ref _registered, 1) == 1)
         {
             return;
@@ -54,6 +55,17 @@ public static class IngestDashboard
         {
             Active = page.RequestPath.StartsWith("/ingest", StringComparison.OrdinalIgnoreCase),
         });
+    }
+
+    /// <summary>Where the dashboard is mounted (under the app's path base).</summary>
+    private static PathString DashboardPath { get; set; }
+
+    /// <summary>IngestLite's own root (its page, its API) seen from a dashboard request, whose path base ends with the dashboard's path.</summary>
+    internal static string AppRoot(HttpContext http)
+    {
+        var pathBase = http.Request.PathBase.Value ?? "";
+        var dashboard = DashboardPath.Value ?? "";
+        return (pathBase.EndsWith(dashboard, StringComparison.OrdinalIgnoreCase) ? pathBase[..^dashboard.Length] : pathBase) + "/";
     }
 
     /// <summary>The recent sessions as the Ingest page's script first renders them (the wire's JSON).</summary>

@@ -19,7 +19,7 @@ internal sealed class IngestDashboardPage : RazorPage
             <div class="row"><div class="col-md-12">
               <h1 class="page-header">Ingest <span class="label label-info ingestlite-mode" data-field="mode">CONNECTING</span></h1>
               <div id="ingestlite-dashboard" data-stream="{e.Encode(Url.To("/ingest/stream"))}" data-poll="{e.Encode(Url.To("/ingest/sessions"))}"
-                   data-cancel="{e.Encode(Url.To("/ingest/cancel/"))}" data-job="{e.Encode(Url.To("/jobs/details/"))}" data-app="{e.Encode(http.Request.PathBase.Value + "/")}"
+                   data-cancel="{e.Encode(Url.To("/ingest/cancel/"))}" data-job="{e.Encode(Url.To("/jobs/details/"))}" data-app="{e.Encode(IngestDashboard.AppRoot(http))}"
                    data-sessions="{e.Encode(IngestDashboard.RecentJson(http))}">
                 <h3>Running</h3>
                 <p id="ingestlite-none" class="text-muted">No ingest is running.</p>

@@ -24,7 +24,7 @@ internal static class JobPanel
         var snapshot = http.RequestServices.GetRequiredService<IngestSessions>().FindAsync(sessionId, http.RequestAborted).GetAwaiter().GetResult();
         var e = HtmlEncoder.Default;
         var url = dto.Page.Url;
-        var app = http.Request.PathBase.Value + "/";
+        var app = IngestDashboard.AppRoot(http);
         var html = $"""
             <div id="ingestlite-job" class="ingestlite-panel" data-session="{e.Encode(sessionId)}"
                  data-stream="{e.Encode(url.To("/ingest/stream/" + sessionId))}" data-poll="{e.Encode(url.To("/ingest/status/" + sessionId))}"

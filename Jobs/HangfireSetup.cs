@@ -62,7 +62,7 @@ public static class HangfireSetup
     public static IApplicationBuilder UseIngestDashboard(this IApplicationBuilder app, string path)
     {
         var options = app.ApplicationServices.GetRequiredService<IOptions<HangfireOptions>>().Value;
-        IngestLite.Dashboard.IngestDashboard.Register(GlobalConfiguration.Configuration);
+        IngestLite.Dashboard.IngestDashboard.Register(GlobalConfiguration.Configuration, path);
         return app.UseHangfireDashboard(path, new DashboardOptions
         {
             Authorization = options.DashboardAllowRemote ? [new AllowAllDashboardAuthorization()] : [new LocalRequestsOnlyAuthorizationFilter()],
