@@ -142,6 +142,21 @@ public sealed class ReliabilityTests : ApiTest
             Assert.That(status["status"]!.GetValue<string>(), Is.EqualTo("error"));
             Assert.That(status["message"]!.GetValue<string>(), Does.Contain("catalog unavailable"));
             Assert.That(IngestClient.Int(status, "stats.errors"), Is.LessThanOrEqualTo(2), "no torrent of per-file errors");
+            Assert.That(status["error"]!.GetValue<string>(), Is.EqualTo(status["message"]!.GetValue<string>()), "upstream's clients read error");
+
+            // Its Hangfire job ends Failed, with the session's reason (the dashboard's job page says so).
+            var job = status["job_id"]!.GetValue<string>();
+            var page = "";
+            for (var deadline = DateTime.UtcNow.AddSeconds(20); DateTime.UtcNow < deadline; await Task.Delay(50))
+            {
+                page = await http.GetStringAsync($"hangfire/jobs/details/{job}");
+                if (page.Contains("IngestFailedException", StringComparison.Ordinal))
+                {
+                    break;
+                }
+            }
+
+            Assert.That(page, Does.Contain("IngestFailedException").And.Contain("catalog unavailable"), "the job is Failed with the session's message");
         }
         finally
         {
