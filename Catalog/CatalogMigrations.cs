@@ -77,5 +77,38 @@ public static class CatalogMigrations
         """
         ALTER TABLE session_files ADD COLUMN staged TEXT;
         """,
+
+        // 5: generation parameters as fields, LoRAs with their weights, full-text search (FTS5, contentless: it
+        // holds only its index; rowid = media.id), and indexes for the filters and facets.
+        """
+        ALTER TABLE media ADD COLUMN scheduler TEXT;
+        ALTER TABLE media ADD COLUMN model_hash TEXT;
+        ALTER TABLE media ADD COLUMN vae TEXT;
+        ALTER TABLE media ADD COLUMN denoise REAL;
+        ALTER TABLE media ADD COLUMN clip_skip INTEGER;
+        ALTER TABLE media ADD COLUMN hires_upscale REAL;
+        ALTER TABLE media ADD COLUMN hires_upscaler TEXT;
+        ALTER TABLE media ADD COLUMN generator TEXT;
+        ALTER TABLE media ADD COLUMN generator_version TEXT;
+        ALTER TABLE media ADD COLUMN samplers INTEGER;
+        CREATE TABLE media_loras (
+            media_id INTEGER NOT NULL REFERENCES media(id) ON DELETE CASCADE,
+            name TEXT NOT NULL,
+            weight REAL,
+            PRIMARY KEY (media_id, name)) WITHOUT ROWID;
+        CREATE INDEX media_loras_name ON media_loras(name, media_id);
+        INSERT OR IGNORE INTO media_loras(media_id, name) SELECT m.id, j.value FROM media m, json_each(m.loras) j WHERE m.loras IS NOT NULL;
+        CREATE VIRTUAL TABLE media_fts USING fts5(prompt, negative_prompt, path, keywords,
+            content='', contentless_delete=1, tokenize='unicode61 remove_diacritics 2', prefix='2 3');
+        INSERT INTO media_fts(rowid, prompt, negative_prompt, path, keywords)
+            SELECT m.id, m.prompt, m.negative_prompt, m.path, (SELECT group_concat(keyword, ' ') FROM media_keywords k WHERE k.media_id = m.id) FROM media m;
+        CREATE INDEX media_model ON media(model);
+        CREATE INDEX media_sampler ON media(sampler);
+        CREATE INDEX media_scheduler ON media(scheduler);
+        CREATE INDEX media_size ON media(width, height);
+        CREATE INDEX media_mtime ON media(mtime DESC, id DESC);
+        CREATE INDEX media_score ON media(score DESC, id DESC);
+        CREATE INDEX media_name ON media(name, id);
+        """,
     ];
 }

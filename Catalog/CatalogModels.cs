@@ -27,7 +27,21 @@ public sealed record MediaRecord(
     double? Score = null,
     long? PerceptualHash = null,
     DateTimeOffset? IngestedAt = null,
-    string? SessionId = null);
+    string? SessionId = null,
+    string? Scheduler = null,
+    string? ModelHash = null,
+    string? Vae = null,
+    double? Denoise = null,
+    int? ClipSkip = null,
+    double? HiresUpscale = null,
+    string? HiresUpscaler = null,
+    string? Generator = null,
+    string? GeneratorVersion = null,
+    int? Samplers = null,
+    IReadOnlyList<LoraUse>? LoraWeights = null);
+
+/// <summary>A LoRA a generation used, with its weight when known.</summary>
+public sealed record LoraUse(string Name, double? Weight);
 
 /// <summary>States a file can end in within a session.</summary>
 public static class FileStates
@@ -104,7 +118,29 @@ public sealed record MediaHit(
     IReadOnlyList<string> Keywords,
     double? Score,
     string? Phash,
-    DateTimeOffset IngestedAt);
+    DateTimeOffset IngestedAt,
+    DateTimeOffset ModifiedAt,
+    GenerationFields? Parameters);
+
+/// <summary>How a file was generated, as the catalog holds it (null fields: not recorded).</summary>
+public sealed record GenerationFields(
+    string? NegativePrompt,
+    int? Steps,
+    string? Sampler,
+    string? Scheduler,
+    double? CfgScale,
+    long? Seed,
+    string? Model,
+    string? ModelHash,
+    string? Vae,
+    double? Denoise,
+    int? ClipSkip,
+    double? HiresUpscale,
+    string? HiresUpscaler,
+    string? Generator,
+    string? Version,
+    int? Samplers,
+    IReadOnlyList<LoraUse> Loras);
 
 /// <summary>A deferred session's file held for its commit: its place, its record, its state once committed.</summary>
 public sealed record StagedFile(long Ord, MediaRecord Record, string CommittedState);

@@ -9,7 +9,11 @@ public interface IMediaCatalog
 {
     Task<MediaRecord?> GetMediaAsync(string path, CancellationToken cancellationToken);
 
-    Task<IReadOnlyList<MediaHit>> SearchAsync(string? query, int limit, CancellationToken cancellationToken);
+    /// <summary>Files matching <paramref name="filter"/>, in <paramref name="sort"/> order, a page at a time.</summary>
+    Task<IReadOnlyList<MediaHit>> SearchAsync(MediaFilter filter, MediaSort sort, int limit, int offset, CancellationToken cancellationToken);
+
+    /// <summary>The <paramref name="top"/> values of each facet, with counts, among the files matching <paramref name="filter"/>.</summary>
+    Task<MediaFacets> FacetsAsync(MediaFilter filter, int top, CancellationToken cancellationToken);
 
     Task<IReadOnlyDictionary<string, int>> CountByDirectoryAsync(IEnumerable<string> directories, CancellationToken cancellationToken);
 
@@ -30,25 +34,24 @@ public sealed class MediaCatalog(CatalogDatabase database, TimeProvider time) : 
         return await reader.ReadAsync(cancellationToken) ? Sql.ReadMedia(reader) : null;
     }
 
-    /// <summary>Search by keyword, prompt text or file name; an empty query lists everything, newest first.</summary>
-    public async Task<IReadOnlyList<MediaHit>> SearchAsync(string? query, int limit, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<MediaHit>> SearchAsync(MediaFilter filter, MediaSort sort, int limit, int offset, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenReadAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = """
+        var where = MediaFilterSql.Where(filter, command);
+        command.CommandText = $"""
             SELECT m.id, m.path, m.kind, m.size, m.width, m.height, m.taken_at, m.duration_seconds, m.prompt, m.score, m.phash, m.ingested_at,
-                   (SELECT group_concat(keyword, char(31)) FROM media_keywords k WHERE k.media_id = m.id)
+                   (SELECT group_concat(keyword, char(31)) FROM media_keywords k WHERE k.media_id = m.id),
+                   m.mtime, m.negative_prompt, m.steps, m.sampler, m.scheduler, m.cfg_scale, m.seed, m.model, m.model_hash, m.vae,
+                   m.denoise, m.clip_skip, m.hires_upscale, m.hires_upscaler, m.generator, m.generator_version, m.samplers,
+                   (SELECT group_concat(name || char(30) || ifnull(weight, ''), char(31)) FROM media_loras l WHERE l.media_id = m.id)
             FROM media m
-            WHERE $like IS NULL
-               OR m.path LIKE $like ESCAPE '\'
-               OR m.prompt LIKE $like ESCAPE '\'
-               OR m.id IN (SELECT media_id FROM media_keywords WHERE keyword LIKE $like ESCAPE '\')
-            ORDER BY m.ingested_at DESC, m.id DESC
-            LIMIT $limit
+            WHERE {where}
+            ORDER BY {MediaFilterSql.OrderBy(sort)}
+            LIMIT $limit OFFSET $offset
             """;
-        var trimmed = query?.Trim();
-        command.Parameters.AddWithValue("$like", string.IsNullOrEmpty(trimmed) ? DBNull.Value : "%" + Sql.EscapeLike(trimmed) + "%");
         command.Parameters.AddWithValue("$limit", limit);
+        command.Parameters.AddWithValue("$offset", offset);
         var hits = new List<MediaHit>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
@@ -59,10 +62,57 @@ public sealed class MediaCatalog(CatalogDatabase database, TimeProvider time) : 
                 reader.IsDBNull(7) ? null : reader.GetDouble(7), reader.IsDBNull(8) ? null : reader.GetString(8),
                 Sql.SplitList(reader, 12), reader.IsDBNull(9) ? null : reader.GetDouble(9),
                 reader.IsDBNull(10) ? null : unchecked((ulong)reader.GetInt64(10)).ToString("x16", CultureInfo.InvariantCulture),
-                Sql.NullableDate(reader, 11) ?? DateTimeOffset.UnixEpoch));
+                Sql.NullableDate(reader, 11) ?? DateTimeOffset.UnixEpoch,
+                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(13)),
+                ReadGeneration(reader, 14)));
         }
 
         return hits;
+    }
+
+    /// <summary>The generation fields read from column <paramref name="first"/> on (see <see cref="SearchAsync"/>); null when none was recorded.</summary>
+    private static GenerationFields? ReadGeneration(SqliteDataReader r, int first)
+    {
+        var loras = r.IsDBNull(first + 16) ? [] : r.GetString(first + 16).Split('\u001f').Select(l =>
+        {
+            var parts = l.Split('\u001e');
+            return new LoraUse(parts[0], parts.Length > 1 && double.TryParse(parts[1], CultureInfo.InvariantCulture, out var w) ? w : null);
+        }).OrderBy(l => l.Name, StringComparer.Ordinal).ToList();
+        string? Text(int i) => r.IsDBNull(first + i) ? null : r.GetString(first + i);
+        int? Int(int i) => r.IsDBNull(first + i) ? null : r.GetInt32(first + i);
+        double? Real(int i) => r.IsDBNull(first + i) ? null : r.GetDouble(first + i);
+        var fields = new GenerationFields(Text(0), Int(1), Text(2), Text(3), Real(4), r.IsDBNull(first + 5) ? null : r.GetInt64(first + 5), Text(6), Text(7), Text(8),
+            Real(9), Int(10), Real(11), Text(12), Text(13), Text(14), Int(15), loras);
+        return fields with { Loras = [] } == Empty ? null : fields;
+    }
+
+    private static readonly GenerationFields Empty = new(null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, []);
+
+    public async Task<MediaFacets> FacetsAsync(MediaFilter filter, int top, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenReadAsync(cancellationToken);
+        async Task<IReadOnlyList<FacetValue>> CountAsync(string value, string from, string notNull)
+        {
+            await using var command = connection.CreateCommand();
+            var where = MediaFilterSql.Where(filter, command);
+            command.CommandText = $"SELECT {value} AS v, COUNT(*) AS c FROM {from} WHERE {notNull} AND {where} GROUP BY v ORDER BY c DESC, v LIMIT $top";
+            command.Parameters.AddWithValue("$top", top);
+            var values = new List<FacetValue>();
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                values.Add(new FacetValue(reader.GetString(0), reader.GetInt32(1)));
+            }
+
+            return values;
+        }
+
+        return new MediaFacets(
+            await CountAsync("m.model", "media m", "m.model IS NOT NULL"),
+            await CountAsync("m.sampler", "media m", "m.sampler IS NOT NULL"),
+            await CountAsync("m.scheduler", "media m", "m.scheduler IS NOT NULL"),
+            await CountAsync("l.name", "media_loras l JOIN media m ON m.id = l.media_id", "1"),
+            await CountAsync("m.width || 'x' || m.height", "media m", "m.width IS NOT NULL AND m.height IS NOT NULL"));
     }
 
     /// <summary>How many catalog rows sit directly in each of the given root-relative folders.</summary>
@@ -92,10 +142,12 @@ public sealed class MediaCatalog(CatalogDatabase database, TimeProvider time) : 
             var upsert = database.Statement(transaction, """
                 INSERT INTO media(path, dir, name, size, mtime, kind, sha256, width, height, taken_at, duration_seconds,
                     prompt, negative_prompt, steps, sampler, cfg_scale, seed, model, comfy_prompt, comfy_workflow, loras,
-                    score, phash, ingested_at, session_id)
+                    score, phash, ingested_at, session_id, scheduler, model_hash, vae, denoise, clip_skip, hires_upscale,
+                    hires_upscaler, generator, generator_version, samplers)
                 VALUES($path, $dir, $name, $size, $mtime, $kind, $sha256, $width, $height, $taken, $duration,
                     $prompt, $negative, $steps, $sampler, $cfg, $seed, $model, $comfyPrompt, $comfyWorkflow, $loras,
-                    $score, $phash, $ingested, $session)
+                    $score, $phash, $ingested, $session, $scheduler, $modelHash, $vae, $denoise, $clipSkip, $hiresUpscale,
+                    $hiresUpscaler, $generator, $generatorVersion, $samplers)
                 ON CONFLICT(path) DO UPDATE SET
                     size = excluded.size, mtime = excluded.mtime, kind = excluded.kind, sha256 = excluded.sha256,
                     width = excluded.width, height = excluded.height, taken_at = excluded.taken_at,
@@ -104,7 +156,10 @@ public sealed class MediaCatalog(CatalogDatabase database, TimeProvider time) : 
                     cfg_scale = excluded.cfg_scale, seed = excluded.seed, model = excluded.model,
                     comfy_prompt = excluded.comfy_prompt, comfy_workflow = excluded.comfy_workflow, loras = excluded.loras,
                     score = excluded.score, phash = excluded.phash, ingested_at = excluded.ingested_at,
-                    session_id = excluded.session_id
+                    session_id = excluded.session_id, scheduler = excluded.scheduler, model_hash = excluded.model_hash,
+                    vae = excluded.vae, denoise = excluded.denoise, clip_skip = excluded.clip_skip,
+                    hires_upscale = excluded.hires_upscale, hires_upscaler = excluded.hires_upscaler,
+                    generator = excluded.generator, generator_version = excluded.generator_version, samplers = excluded.samplers
                 RETURNING id
                 """);
             var p = upsert.Parameters;
@@ -135,24 +190,58 @@ public sealed class MediaCatalog(CatalogDatabase database, TimeProvider time) : 
             p.AddWithValue("$phash", (object?)media.PerceptualHash ?? DBNull.Value);
             p.AddWithValue("$ingested", Sql.Timestamp(media.IngestedAt ?? time.GetUtcNow()));
             p.AddWithValue("$session", sessionId);
+            p.AddWithValue("$scheduler", (object?)CatalogText.Clean(media.Scheduler) ?? DBNull.Value);
+            p.AddWithValue("$modelHash", (object?)CatalogText.Clean(media.ModelHash) ?? DBNull.Value);
+            p.AddWithValue("$vae", (object?)CatalogText.Clean(media.Vae) ?? DBNull.Value);
+            p.AddWithValue("$denoise", (object?)media.Denoise ?? DBNull.Value);
+            p.AddWithValue("$clipSkip", (object?)media.ClipSkip ?? DBNull.Value);
+            p.AddWithValue("$hiresUpscale", (object?)media.HiresUpscale ?? DBNull.Value);
+            p.AddWithValue("$hiresUpscaler", (object?)CatalogText.Clean(media.HiresUpscaler) ?? DBNull.Value);
+            p.AddWithValue("$generator", (object?)CatalogText.Clean(media.Generator) ?? DBNull.Value);
+            p.AddWithValue("$generatorVersion", (object?)CatalogText.Clean(media.GeneratorVersion) ?? DBNull.Value);
+            p.AddWithValue("$samplers", (object?)media.Samplers ?? DBNull.Value);
             id = Convert.ToInt64(await upsert.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
         }
 
-        var clear = database.Statement(transaction, "DELETE FROM media_keywords WHERE media_id = $id");
+        var clear = database.Statement(transaction, "DELETE FROM media_keywords WHERE media_id = $id; DELETE FROM media_loras WHERE media_id = $id; DELETE FROM media_fts WHERE rowid = $id");
         clear.Parameters.AddWithValue("$id", id);
         await clear.ExecuteNonQueryAsync(cancellationToken);
-        if (media.Keywords is not { Count: > 0 })
+
+        var keywords = media.Keywords?.Select(CatalogText.Clean).OfType<string>().Distinct(StringComparer.Ordinal).ToList() ?? [];
+        if (keywords.Count > 0)
         {
-            return;
+            var insert = database.Statement(transaction, "INSERT OR IGNORE INTO media_keywords(media_id, keyword) VALUES($id, $keyword)");
+            insert.Parameters.AddWithValue("$id", id);
+            var keyword = insert.Parameters.Add("$keyword", SqliteType.Text);
+            foreach (var word in keywords)
+            {
+                keyword.Value = word;
+                await insert.ExecuteNonQueryAsync(cancellationToken);
+            }
         }
 
-        var keywords = database.Statement(transaction, "INSERT OR IGNORE INTO media_keywords(media_id, keyword) VALUES($id, $keyword)");
-        keywords.Parameters.AddWithValue("$id", id);
-        var keyword = keywords.Parameters.Add("$keyword", SqliteType.Text);
-        foreach (var word in media.Keywords)
+        // The LoRAs with their weights; names alone (media.Loras) when no weights were read.
+        var uses = media.LoraWeights ?? media.Loras?.Select(name => new LoraUse(name, null)).ToList() ?? [];
+        if (uses.Count > 0)
         {
-            keyword.Value = CatalogText.Clean(word);
-            await keywords.ExecuteNonQueryAsync(cancellationToken);
+            var insert = database.Statement(transaction, "INSERT OR IGNORE INTO media_loras(media_id, name, weight) VALUES($id, $name, $weight)");
+            insert.Parameters.AddWithValue("$id", id);
+            var name = insert.Parameters.Add("$name", SqliteType.Text);
+            var weight = insert.Parameters.Add("$weight", SqliteType.Real);
+            foreach (var lora in uses)
+            {
+                name.Value = CatalogText.Clean(lora.Name);
+                weight.Value = (object?)lora.Weight ?? DBNull.Value;
+                await insert.ExecuteNonQueryAsync(cancellationToken);
+            }
         }
+
+        var text = database.Statement(transaction, "INSERT INTO media_fts(rowid, prompt, negative_prompt, path, keywords) VALUES($id, $prompt, $negative, $path, $keywords)");
+        text.Parameters.AddWithValue("$id", id);
+        text.Parameters.AddWithValue("$prompt", (object?)CatalogText.Clean(media.Prompt) ?? DBNull.Value);
+        text.Parameters.AddWithValue("$negative", (object?)CatalogText.Clean(media.NegativePrompt) ?? DBNull.Value);
+        text.Parameters.AddWithValue("$path", CatalogText.Clean(media.Path)!);
+        text.Parameters.AddWithValue("$keywords", keywords.Count == 0 ? DBNull.Value : string.Join(' ', keywords));
+        await text.ExecuteNonQueryAsync(cancellationToken);
     }
 }
