@@ -9,7 +9,8 @@ namespace IngestLite.Bench;
 /// <summary>
 /// Starts IngestLite in-process on Kestrel (127.0.0.1), drives it over real HTTP, prints a Markdown
 /// table and, with --json PATH, writes the same figures as JSON. --quick finishes in under 2 minutes;
-/// --only a,b runs some scenarios (latency, bandwidth, connections, fanout, soak, ingest, report);
+/// --only a,b runs some scenarios (latency, bandwidth, connections, fanout, soak, catalog, ingest, report);
+/// --catalog-sizes 10000,1000000 sets the catalog scenario's row counts;
 /// --clients 1,100 runs only those SSE latency rows (no polling rows); --samples DIR writes every SSE latency sample there.
 /// </summary>
 public static class BenchMain
@@ -97,6 +98,12 @@ public static class BenchMain
             if (Runs("soak"))
             {
                 figures.AddRange(await Soak.RunAsync(app, sessions: quick ? 2 : 3, clientsPerKind: quick ? 20 : 100, files: 40));
+            }
+
+            if (Runs("catalog"))
+            {
+                var sizes = Option(args, "--catalog-sizes")?.Split(',').Select(c => int.Parse(c, CultureInfo.InvariantCulture)).ToArray();
+                rows.AddRange(await CatalogScale.RunAsync(work, sizes ?? (quick ? [10_000, 100_000] : [10_000, 100_000, 1_000_000])));
             }
 
             if (Runs("ingest"))
