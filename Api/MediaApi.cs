@@ -1,6 +1,7 @@
 using System.Globalization;
 using IngestLite.Catalog;
 using IngestLite.Http;
+using IngestLite.Jobs;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace IngestLite.Api;
@@ -20,7 +21,40 @@ public static class MediaApi
         var group = routes.MapGroup("/api/media").WithTags("Catalog");
         group.MapGet("", SearchAsync);
         group.MapGet("/facets", FacetsAsync);
+        group.MapGet("/{id:long}/thumbnail", ThumbnailAsync);
         return routes;
+    }
+
+    /// <summary>What a video shows until a frame can be decoded (no video decoder is a dependency here).</summary>
+    private const string VideoPlaceholder = """
+        <svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 320 180" width="320" height="180"><rect width="320" height="180" fill="#20242c"/><path d="M138 62v56l48-28z" fill="#c8ccd4"/></svg>
+        """;
+
+    /// <summary>
+    /// A catalogued file's thumbnail: a WebP made during ingest, or now for files catalogued before (one per
+    /// content). Asked for with its content version (<c>?v=</c>, as search results link it) it is immutable;
+    /// the strong ETag is the content's hash either way.
+    /// </summary>
+    private static async Task<IResult> ThumbnailAsync(long id, HttpContext context, IMediaCatalog catalog, ThumbnailStore thumbnails, CancellationToken cancellationToken, string? v = null)
+    {
+        if (await catalog.GetMediaAsync(id, cancellationToken) is not { } media)
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown media.", detail: $"id: no catalogued file {id}");
+        }
+
+        var headers = context.Response.Headers;
+        var current = v is not null && media.Sha256.StartsWith(v, StringComparison.Ordinal) && v.Length >= 8;
+        headers.CacheControl = current ? "public, max-age=31536000, immutable" : "no-cache";
+        var tag = new Microsoft.Net.Http.Headers.EntityTagHeaderValue("\"" + media.Sha256 + "\"");
+        if (media.Kind == "video")
+        {
+            return TypedResults.Text(VideoPlaceholder, "image/svg+xml");
+        }
+
+        var path = await Task.Run(() => thumbnails.GetOrMake(media.Path, media.Sha256), cancellationToken);
+        return path is null
+            ? TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "No thumbnail.", detail: "id: the file is gone or is not a decodable image")
+            : TypedResults.PhysicalFile(path, "image/webp", entityTag: tag);
     }
 
     private static async Task<Results<Ok<MediaSearch>, ValidationProblem>> SearchAsync(HttpRequest request, IMediaCatalog catalog, CancellationToken cancellationToken)

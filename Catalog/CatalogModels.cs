@@ -120,7 +120,12 @@ public sealed record MediaHit(
     string? Phash,
     DateTimeOffset IngestedAt,
     DateTimeOffset ModifiedAt,
-    GenerationFields? Parameters);
+    string Sha256,
+    GenerationFields? Parameters)
+{
+    /// <summary>Its thumbnail, versioned by content: the URL changes when the file does, so it can be cached for good.</summary>
+    public string ThumbnailUrl => $"/api/media/{Id}/thumbnail?v={Sha256[..Math.Min(16, Sha256.Length)]}";
+}
 
 /// <summary>How a file was generated, as the catalog holds it (null fields: not recorded).</summary>
 public sealed record GenerationFields(

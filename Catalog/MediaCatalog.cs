@@ -9,6 +9,8 @@ public interface IMediaCatalog
 {
     Task<MediaRecord?> GetMediaAsync(string path, CancellationToken cancellationToken);
 
+    Task<MediaRecord?> GetMediaAsync(long id, CancellationToken cancellationToken);
+
     /// <summary>Files matching <paramref name="filter"/>, in <paramref name="sort"/> order, a page at a time.</summary>
     Task<IReadOnlyList<MediaHit>> SearchAsync(MediaFilter filter, MediaSort sort, int limit, int offset, CancellationToken cancellationToken);
 
@@ -34,6 +36,16 @@ public sealed class MediaCatalog(CatalogDatabase database, TimeProvider time) : 
         return await reader.ReadAsync(cancellationToken) ? Sql.ReadMedia(reader) : null;
     }
 
+    public async Task<MediaRecord?> GetMediaAsync(long id, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenReadAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT {Sql.MediaColumns}, (SELECT group_concat(keyword, char(31)) FROM media_keywords k WHERE k.media_id = m.id) FROM media m WHERE id = $id";
+        command.Parameters.AddWithValue("$id", id);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? Sql.ReadMedia(reader) : null;
+    }
+
     public async Task<IReadOnlyList<MediaHit>> SearchAsync(MediaFilter filter, MediaSort sort, int limit, int offset, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenReadAsync(cancellationToken);
@@ -44,7 +56,8 @@ public sealed class MediaCatalog(CatalogDatabase database, TimeProvider time) : 
                    (SELECT group_concat(keyword, char(31)) FROM media_keywords k WHERE k.media_id = m.id),
                    m.mtime, m.negative_prompt, m.steps, m.sampler, m.scheduler, m.cfg_scale, m.seed, m.model, m.model_hash, m.vae,
                    m.denoise, m.clip_skip, m.hires_upscale, m.hires_upscaler, m.generator, m.generator_version, m.samplers,
-                   (SELECT group_concat(name || char(30) || ifnull(weight, ''), char(31)) FROM media_loras l WHERE l.media_id = m.id)
+                   (SELECT group_concat(name || char(30) || ifnull(weight, ''), char(31)) FROM media_loras l WHERE l.media_id = m.id),
+                   m.sha256
             FROM media m
             WHERE {where}
             ORDER BY {MediaFilterSql.OrderBy(sort)}
@@ -64,6 +77,7 @@ public sealed class MediaCatalog(CatalogDatabase database, TimeProvider time) : 
                 reader.IsDBNull(10) ? null : unchecked((ulong)reader.GetInt64(10)).ToString("x16", CultureInfo.InvariantCulture),
                 Sql.NullableDate(reader, 11) ?? DateTimeOffset.UnixEpoch,
                 DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(13)),
+                reader.GetString(31),
                 ReadGeneration(reader, 14)));
         }
 

@@ -11,10 +11,10 @@ namespace IngestLite.Jobs;
 public sealed record FileOutcome(MediaRecord? Media, SessionFileResult Result, FileError? Error, FileTally Tally);
 
 /// <summary>
-/// Runs the per-file stages: stat, hash, metadata, keywords, score, phash. Required stages
+/// Runs the per-file stages: stat, hash, metadata, keywords, score, phash and thumbnail. Required stages
 /// (stat, hash) fail the file; optional ones only add a warning. Knows nothing of HTTP or SQL.
 /// </summary>
-public sealed partial class FileProcessor(MediaRoot root, IOptionsMonitor<IngestOptions> options, TimeProvider time, ILogger<FileProcessor> logger)
+public sealed partial class FileProcessor(MediaRoot root, ThumbnailStore thumbnails, IOptionsMonitor<IngestOptions> options, TimeProvider time, ILogger<FileProcessor> logger)
 {
     private const int HashBufferBytes = 256 * 1024;
 
@@ -74,7 +74,20 @@ public sealed partial class FileProcessor(MediaRoot root, IOptionsMonitor<Ingest
                 progress.SetStage(file.Path, stage);
                 // No decoder recognises the bytes: the file is not the image it claims to be, which fails it.
                 // A truncated but recognisable image only loses its hash (a warning).
-                phash = Optional<ulong?>(stage, warnings, () => PerceptualHash.Compute(content.Open()) ?? throw new CorruptMediaException("not a decodable image"));
+                // One decode for both the hash and the thumbnail (made once per distinct content).
+                var side = options.CurrentValue.ThumbnailSize > 0 && !thumbnails.Has(sha256) ? options.CurrentValue.ThumbnailSize : 0;
+                var derived = Optional(stage, warnings, () => PerceptualHash.Decode(content.Open(), side) ?? throw new CorruptMediaException("not a decodable image"));
+                phash = derived?.Hash;
+                if (derived?.Thumbnail is { } webp)
+                {
+                    stage = "thumbnail";
+                    progress.SetStage(file.Path, stage);
+                    Optional<object>(stage, warnings, () =>
+                    {
+                        thumbnails.Save(sha256, webp);
+                        return null;
+                    });
+                }
             }
 
             stage = "commit";

@@ -44,6 +44,13 @@ public sealed class IngestOptions
     /// catalog only on <c>POST /api/ingest/commit</c>. A request's <c>commit_mode</c> overrides it.
     /// </summary>
     public IngestLite.Progress.CommitMode CommitMode { get; set; } = IngestLite.Progress.CommitMode.PerFile;
+
+    /// <summary>Where thumbnails are kept, one WebP per distinct content (by SHA-256); by default <c>thumbnails/</c> beside the catalog.</summary>
+    public string? ThumbnailPath { get; set; }
+
+    /// <summary>A thumbnail's longest side in pixels; 0 makes none during ingest (they are then made when first asked for).</summary>
+    [Range(0, 2048)]
+    public int ThumbnailSize { get; set; } = 320;
 }
 
 /// <summary>Cross-field checks with messages a person can act on.</summary>

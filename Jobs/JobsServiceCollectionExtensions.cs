@@ -17,6 +17,9 @@ public static class JobsServiceCollectionExtensions
             {
                 options.MediaRoot = Path.GetFullPath(options.MediaRoot, environment.ContentRootPath);
                 options.CatalogPath = Path.GetFullPath(options.CatalogPath, environment.ContentRootPath);
+                options.ThumbnailPath = options.ThumbnailPath is { Length: > 0 } thumbnails
+                    ? Path.GetFullPath(thumbnails, environment.ContentRootPath)
+                    : Path.Combine(Path.GetDirectoryName(options.CatalogPath)!, "thumbnails");
             })
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<IngestOptions>, IngestOptionsValidator>();
@@ -31,6 +34,7 @@ public static class JobsServiceCollectionExtensions
         services.AddSingleton<IProgressRegistry>(provider => new InProcessProgressRegistry(provider.GetRequiredService<ICounterMarks>()));
         services.AddSingleton<SessionControl>();
         services.AddSingleton<FileProcessor>();
+        services.AddSingleton<ThumbnailStore>();
         services.TryAddSingleton<IFileGate, OpenFileGate>();
         services.AddSingleton<IngestSessions>();
         services.AddTransient<IngestJob>();

@@ -16,7 +16,15 @@ public static class PerceptualHash
     }
 
     /// <summary>The hash of an image read from <paramref name="stream"/> (which it disposes), or null when not decodable.</summary>
-    public static ulong? Compute(Stream stream)
+    public static ulong? Compute(Stream stream) => Decode(stream, thumbnailSide: 0)?.Hash;
+
+    /// <summary>
+    /// Decodes an image once for both of its small derivatives: the hash, and (when <paramref name="thumbnailSide"/>
+    /// is above 0) a WebP thumbnail whose longest side is at most that many pixels. The codec downscales while
+    /// decoding where it can (JPEG at 1/2, 1/4, 1/8 almost for free). Null when the bytes are not a decodable image;
+    /// truncated image data throws.
+    /// </summary>
+    public static ImageDerivatives? Decode(Stream stream, int thumbnailSide, int webpQuality = 80)
     {
         using var codec = SKCodec.Create(new SKManagedStream(stream, disposeManagedStream: true));
         if (codec is null)
@@ -24,8 +32,9 @@ public static class PerceptualHash
             return null;
         }
 
-        // Let the codec downscale while decoding (JPEG does this almost for free).
-        var size = codec.GetScaledDimensions(Math.Min(1f, 64f / Math.Max(1, Math.Min(codec.Info.Width, codec.Info.Height))));
+        var (width, height) = (Math.Max(1, codec.Info.Width), Math.Max(1, codec.Info.Height));
+        var scale = Math.Max(64f / Math.Min(width, height), thumbnailSide > 0 ? (float)thumbnailSide / Math.Max(width, height) : 0);
+        var size = codec.GetScaledDimensions(Math.Min(1f, scale));
         var info = new SKImageInfo(size.Width, size.Height, SKColorType.Rgba8888, SKAlphaType.Premul);
         using var decoded = new SKBitmap(info);
         var result = codec.GetPixels(info, decoded.GetPixels());
@@ -39,6 +48,21 @@ public static class PerceptualHash
             throw new InvalidDataException("image data is truncated");
         }
 
+        var hash = Hash(decoded);
+        if (hash is null || thumbnailSide <= 0)
+        {
+            return hash is null ? null : new ImageDerivatives(hash.Value, null);
+        }
+
+        var fit = Math.Min(1.0, (double)thumbnailSide / Math.Max(decoded.Width, decoded.Height));
+        var thumbInfo = new SKImageInfo(Math.Max(1, (int)Math.Round(decoded.Width * fit)), Math.Max(1, (int)Math.Round(decoded.Height * fit)), SKColorType.Rgba8888, SKAlphaType.Premul);
+        using var thumb = fit < 1 ? decoded.Resize(thumbInfo, new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.Linear)) : decoded.Copy();
+        using var data = thumb?.Encode(SKEncodedImageFormat.Webp, webpQuality);
+        return new ImageDerivatives(hash.Value, data?.ToArray());
+    }
+
+    private static ulong? Hash(SKBitmap decoded)
+    {
         using var small = decoded.Resize(new SKImageInfo(9, 8, SKColorType.Rgba8888, SKAlphaType.Premul), new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.Linear));
         if (small is null)
         {
@@ -72,3 +96,6 @@ public static class PerceptualHash
 
     public static int Distance(ulong a, ulong b) => System.Numerics.BitOperations.PopCount(a ^ b);
 }
+
+/// <summary>An image's perceptual hash, and its WebP thumbnail when one was asked for (null if the encoder failed).</summary>
+public sealed record ImageDerivatives(ulong Hash, byte[]? Thumbnail);

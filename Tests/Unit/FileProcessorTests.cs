@@ -15,17 +15,19 @@ public sealed class FileProcessorTests
     private RecordingRegistry _registry = null!;
     private SessionProgress _progress = null!;
     private FileProcessor _processor = null!;
+    private ThumbnailStore _thumbnails = null!;
 
     [SetUp]
     public void SetUp()
     {
         _root = new TempDirectory();
-        var options = new IngestOptions { MediaRoot = Path.Combine(_root.FullPath, "media"), LargeFileBytes = 64 * 1024 };
+        var options = new IngestOptions { MediaRoot = Path.Combine(_root.FullPath, "media"), LargeFileBytes = 64 * 1024, ThumbnailPath = Path.Combine(_root.FullPath, "thumbnails") };
         var root = new MediaRoot(Options.Create(options));
+        _thumbnails = new ThumbnailStore(Options.Create(options), root);
         _registry = new RecordingRegistry();
         var start = new ProgressSnapshot("s", SessionStatus.Processing, 0, 1, null, null, 0, DateTimeOffset.UtcNow, null, SessionStats.Empty, [], [], 0, DateTimeOffset.UtcNow, 0, null);
         _progress = new SessionProgress(start, _registry, TimeProvider.System);
-        _processor = new FileProcessor(root, new FixedMonitor(options), TimeProvider.System, NullLogger<FileProcessor>.Instance);
+        _processor = new FileProcessor(root, _thumbnails, new FixedMonitor(options), TimeProvider.System, NullLogger<FileProcessor>.Instance);
     }
 
     [TearDown]
@@ -56,9 +58,31 @@ public sealed class FileProcessorTests
         var outcome = await ProcessAsync("ok.png");
 
         Assert.That(outcome.Result.State, Is.EqualTo(FileStates.Committed), outcome.Result.Reason);
-        Assert.That(_registry.Published.Select(s => s.CurrentStage).Distinct(), Is.SupersetOf(new[] { "stat", "hash", "metadata", "keywords", "score", "phash", "commit" }));
+        Assert.That(_registry.Published.Select(s => s.CurrentStage).Distinct(), Is.SupersetOf(new[] { "stat", "hash", "metadata", "keywords", "score", "phash", "thumbnail", "commit" }));
         Assert.That(outcome.Media!.Width, Is.EqualTo(32));
         Assert.That(outcome.Media.PerceptualHash, Is.Not.Null);
+    }
+
+    [Test]
+    public async Task A_thumbnail_is_made_once_per_content_as_a_WebP_of_at_most_320_pixels()
+    {
+        MediaFactory.WritePng(Media("wide.png"), 1024, 512, null, seed: 3);
+        File.Copy(Media("wide.png"), Media("copy.png"));
+        var first = await ProcessAsync("wide.png");
+        var path = _thumbnails.PathOf(first.Media!.Sha256);
+        Assert.That(File.Exists(path), Is.True);
+        var written = File.GetLastWriteTimeUtc(path);
+        using (var image = SkiaSharp.SKBitmap.Decode(path))
+        {
+            Assert.That((image.Width, image.Height), Is.EqualTo((320, 160)), "longest side 320, aspect kept");
+        }
+
+        Assert.That(File.ReadAllBytes(path)[8..12], Is.EqualTo("WEBP"u8.ToArray()));
+        _registry.Published.Clear();
+        var second = await ProcessAsync("copy.png");
+        Assert.That(second.Media!.Sha256, Is.EqualTo(first.Media.Sha256));
+        Assert.That(_registry.Published.Select(s => s.CurrentStage), Does.Not.Contain("thumbnail"), "the same content has its thumbnail already");
+        Assert.That(File.GetLastWriteTimeUtc(path), Is.EqualTo(written));
     }
 
     [Test]
