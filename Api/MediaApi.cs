@@ -16,13 +16,62 @@ public static class MediaApi
 
     public sealed record MediaSearch(string Query, int Count, IReadOnlyList<MediaHit> Items);
 
+    public sealed record SimilarHit(int Distance, MediaHit Media);
+
+    public sealed record Similar(long Id, int Distance, IReadOnlyList<SimilarHit> Items);
+
+    public sealed record DuplicateGroup(int Count, IReadOnlyList<MediaHit> Items);
+
+    public sealed record Duplicates(int Distance, int Groups, IReadOnlyList<DuplicateGroup> Items);
+
     public static IEndpointRouteBuilder MapMediaApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/api/media").WithTags("Catalog");
         group.MapGet("", SearchAsync);
         group.MapGet("/facets", FacetsAsync);
         group.MapGet("/{id:long}/thumbnail", ThumbnailAsync);
+        group.MapGet("/{id:long}/similar", SimilarAsync);
+        group.MapGet("/duplicates", DuplicatesAsync);
         return routes;
+    }
+
+    /// <summary>An image's near-duplicates (perceptual hashes within <c>distance</c> bits), nearest first.</summary>
+    private static async Task<IResult> SimilarAsync(long id, HttpRequest request, IMediaCatalog catalog, PerceptualIndex index,
+        Microsoft.Extensions.Options.IOptions<IngestOptions> options, CancellationToken cancellationToken)
+    {
+        if (!TryInt(request.Query, "distance", 0, 32, options.Value.NearDuplicateDistance, out var distance, out var problem) ||
+            !TryInt(request.Query, "limit", 1, 1000, 50, out var limit, out problem))
+        {
+            return problem!;
+        }
+
+        if (index.HashOf(id) is not { } hash)
+        {
+            return await catalog.GetMediaAsync(id, cancellationToken) is null
+                ? TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown media.", detail: $"id: no catalogued file {id}")
+                : TypedResults.Ok(new Similar(id, distance, []));
+        }
+
+        var near = index.Near(hash, distance, limit, except: id);
+        var hits = (await catalog.SearchAsync(new MediaFilter { Ids = [.. near.Select(n => n.Id)] }, MediaSort.Date, limit, 0, cancellationToken)).ToDictionary(h => h.Id);
+        return TypedResults.Ok(new Similar(id, distance, [.. near.Where(n => hits.ContainsKey(n.Id)).Select(n => new SimilarHit(n.Distance, hits[n.Id]))]));
+    }
+
+    /// <summary>Groups of near-duplicate images, largest first.</summary>
+    private static async Task<IResult> DuplicatesAsync(HttpRequest request, IMediaCatalog catalog, PerceptualIndex index,
+        Microsoft.Extensions.Options.IOptions<IngestOptions> options, CancellationToken cancellationToken)
+    {
+        if (!TryInt(request.Query, "distance", 0, 32, options.Value.NearDuplicateDistance, out var distance, out var problem) ||
+            !TryInt(request.Query, "limit", 1, 500, 50, out var limit, out problem))
+        {
+            return problem!;
+        }
+
+        var groups = await Task.Run(() => index.Groups(distance), cancellationToken);
+        var shown = groups.Take(limit).ToList();
+        var hits = (await catalog.SearchAsync(new MediaFilter { Ids = [.. shown.SelectMany(g => g)] }, MediaSort.Name, 100_000, 0, cancellationToken)).ToDictionary(h => h.Id);
+        return TypedResults.Ok(new Duplicates(distance, groups.Count,
+            [.. shown.Select(g => new DuplicateGroup(g.Count, [.. g.Where(hits.ContainsKey).Select(id => hits[id])]))]));
     }
 
     /// <summary>What a video shows until a frame can be decoded (no video decoder is a dependency here).</summary>

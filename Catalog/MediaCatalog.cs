@@ -148,8 +148,11 @@ public sealed class MediaCatalog(CatalogDatabase database, TimeProvider time) : 
 
     public KnownFiles OpenKnownFiles() => new(database.OpenRead());
 
-    /// <summary>Inserts or updates one file's row and keywords, inside a transaction of <see cref="CatalogDatabase.WriteAsync"/>.</summary>
-    internal async Task UpsertAsync(SqliteTransaction transaction, string sessionId, MediaRecord media, CancellationToken cancellationToken)
+    /// <summary>
+    /// Inserts or updates one file's row, keywords, LoRAs and full-text entry, inside a transaction of
+    /// <see cref="CatalogDatabase.WriteAsync"/>; returns its id (for <see cref="PerceptualIndex.Set"/> once committed).
+    /// </summary>
+    internal async Task<long> UpsertAsync(SqliteTransaction transaction, string sessionId, MediaRecord media, CancellationToken cancellationToken)
     {
         long id;
         {
@@ -257,5 +260,6 @@ public sealed class MediaCatalog(CatalogDatabase database, TimeProvider time) : 
         text.Parameters.AddWithValue("$path", CatalogText.Clean(media.Path)!);
         text.Parameters.AddWithValue("$keywords", keywords.Count == 0 ? DBNull.Value : string.Join(' ', keywords));
         await text.ExecuteNonQueryAsync(cancellationToken);
+        return id;
     }
 }

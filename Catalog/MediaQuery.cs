@@ -54,6 +54,9 @@ public sealed record MediaFilter
 
     /// <summary>A folder in the media root: files in it and in its sub-folders.</summary>
     public string? Folder { get; init; }
+
+    /// <summary>Only these files (by catalog id); null for no such limit.</summary>
+    public IReadOnlyList<long>? Ids { get; init; }
 }
 
 /// <summary>One value of a facet and how many filtered files have it.</summary>
@@ -108,6 +111,11 @@ internal static class MediaFilterSql
         if (filter.Kind is { } kind)
         {
             clauses.Add($"m.kind = {Param(kind)}");
+        }
+
+        if (filter.Ids is { } ids)
+        {
+            clauses.Add(ids.Count == 0 ? "0" : $"m.id IN ({string.Join(", ", ids.Select(id => id.ToString(CultureInfo.InvariantCulture)))})");
         }
 
         if (filter.Folder is { Length: > 0 } folder)

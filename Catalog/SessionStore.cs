@@ -47,7 +47,7 @@ public interface ISessionStore
 /// <see cref="ISessionStore"/> on SQLite. A file's catalog row and its result are written in one
 /// transaction, so the catalog and the session's results never disagree.
 /// </summary>
-public sealed class SessionStore(CatalogDatabase database, MediaCatalog media) : ISessionStore
+public sealed class SessionStore(CatalogDatabase database, MediaCatalog media, PerceptualIndex similar) : ISessionStore
 {
     private static readonly JsonSerializerOptions StagedJson = new(JsonSerializerDefaults.Web);
 
@@ -181,16 +181,29 @@ public sealed class SessionStore(CatalogDatabase database, MediaCatalog media) :
     /// to the session's counters (<paramref name="tally"/>), in one transaction: the catalog and the
     /// session's results never disagree, and a crashed session's counters can be rebuilt from the results.
     /// </summary>
-    public Task CommitFileAsync(string sessionId, long ord, MediaRecord? record, SessionFileResult result, FileTally tally, CancellationToken cancellationToken) =>
-        database.WriteAsync(async (connection, transaction, ct) =>
+    public async Task CommitFileAsync(string sessionId, long ord, MediaRecord? record, SessionFileResult result, FileTally tally, CancellationToken cancellationToken)
+    {
+        long? id = null;
+        await database.WriteAsync(async (connection, transaction, ct) =>
         {
             if (record is not null)
             {
-                await media.UpsertAsync(transaction, sessionId, record, ct);
+                id = await media.UpsertAsync(transaction, sessionId, record, ct);
             }
 
             await RecordResultAsync(transaction, sessionId, ord, result, tally, staged: null, ct);
         }, cancellationToken);
+        Indexed(id, record);
+    }
+
+    /// <summary>A committed image's hash goes into the near-duplicate index (a video's, or none, leaves it).</summary>
+    private void Indexed(long? id, MediaRecord? record)
+    {
+        if (id is { } committed)
+        {
+            similar.Set(committed, record?.Kind == "image" ? record.PerceptualHash : null);
+        }
+    }
 
     public Task StageFileAsync(string sessionId, long ord, MediaRecord record, SessionFileResult result, FileTally tally, CancellationToken cancellationToken) =>
         database.WriteAsync((connection, transaction, ct) =>
@@ -224,16 +237,20 @@ public sealed class SessionStore(CatalogDatabase database, MediaCatalog media) :
         return Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
     }
 
-    public Task CommitStagedAsync(string sessionId, StagedFile file, CancellationToken cancellationToken) =>
-        database.WriteAsync(async (connection, transaction, ct) =>
+    public async Task CommitStagedAsync(string sessionId, StagedFile file, CancellationToken cancellationToken)
+    {
+        long? id = null;
+        await database.WriteAsync(async (connection, transaction, ct) =>
         {
-            await media.UpsertAsync(transaction, sessionId, file.Record with { IngestedAt = null }, ct);
+            id = await media.UpsertAsync(transaction, sessionId, file.Record with { IngestedAt = null }, ct);
             var command = database.Statement(transaction, "UPDATE session_files SET state = $state, staged = NULL WHERE session_id = $session AND ord = $ord");
             command.Parameters.AddWithValue("$state", file.CommittedState);
             command.Parameters.AddWithValue("$session", sessionId);
             command.Parameters.AddWithValue("$ord", file.Ord);
             await command.ExecuteNonQueryAsync(ct);
         }, cancellationToken);
+        Indexed(id, file.Record);
+    }
 
     public Task FailStagedAsync(string sessionId, long ord, string reason, CancellationToken cancellationToken) =>
         database.WriteAsync(async (connection, transaction, ct) =>

@@ -51,6 +51,10 @@ public sealed class IngestOptions
     /// <summary>A thumbnail's longest side in pixels; 0 makes none during ingest (they are then made when first asked for).</summary>
     [Range(0, 2048)]
     public int ThumbnailSize { get; set; } = 320;
+
+    /// <summary>Images whose perceptual hashes differ in at most this many of 64 bits are near-duplicates (up to 7 is indexed).</summary>
+    [Range(0, 32)]
+    public int NearDuplicateDistance { get; set; } = 6;
 }
 
 /// <summary>Cross-field checks with messages a person can act on.</summary>

@@ -28,6 +28,7 @@ public static class JobsServiceCollectionExtensions
         services.AddSingleton(provider => new CatalogDatabase(provider.GetRequiredService<IOptions<IngestOptions>>().Value.CatalogPath));
         services.AddSingleton<ICounterMarks>(provider => provider.GetRequiredService<CatalogDatabase>());
         services.AddSingleton<MediaCatalog>();
+        services.AddSingleton<PerceptualIndex>();
         services.AddSingleton<IMediaCatalog>(provider => provider.GetRequiredService<MediaCatalog>());
         services.AddSingleton<ISessionStore, SessionStore>();
         services.AddSingleton<ISessionArchive, CatalogSessionArchive>();

@@ -29,7 +29,7 @@ public sealed class SessionRecoveryTests
         _time = new FakeTimeProvider(Start);
         _options = Options.Create(new IngestOptions { MediaRoot = _dir.Combine("media"), CatalogPath = _dir.Combine("catalog.db") });
         _database = new CatalogDatabase(_options.Value.CatalogPath);
-        _catalog = new SessionStore(_database, new MediaCatalog(_database, _time));
+        _catalog = new SessionStore(_database, new MediaCatalog(_database, _time), new PerceptualIndex(_database));
     }
 
     [TearDown]
