@@ -56,6 +56,24 @@ public static class CatalogScale
             }
 
             rows.Add(Row.From($"facets {label}: all of the above", facets, "ms"));
+
+            // Near-duplicates: the index's first load, then lookups of catalogued hashes (each has neighbours planted 1-6 bits away).
+            var index = new PerceptualIndex(database);
+            var before = GC.GetTotalMemory(forceFullCollection: true);
+            var load = Stopwatch.StartNew();
+            index.HashOf(1);
+            Console.Error.WriteLine($"  near-duplicate index of {index.Count:N0} images loaded in {load.Elapsed.TotalMilliseconds:F0} ms, {(GC.GetTotalMemory(forceFullCollection: true) - before) / 1e6:F0} MB");
+            var random = new Random(7);
+            var lookups = new List<double>();
+            for (var i = 0; i < 200; i++)
+            {
+                var hash = index.HashOf(random.Next(1, size + 1)) ?? 0;
+                var clock = Stopwatch.StartNew();
+                index.Near(hash, 6, 50);
+                lookups.Add(clock.Elapsed.TotalMilliseconds);
+            }
+
+            rows.Add(Row.From($"similar {label}: distance 6", lookups, "ms"));
         }
 
         return rows;
