@@ -206,11 +206,9 @@ public sealed class GenerationA1111Tests
 
     [TestCase("")]
     [TestCase(" \n ")]
-    public void Blank_parameters_give_an_empty_a1111_record(string text)
+    public void Blank_parameters_are_no_generation_metadata(string text)
     {
-        var info = Parse(text);
-
-        Assert.That((info.Prompt, info.NegativePrompt, info.Steps), Is.EqualTo(((string?)null, (string?)null, (int?)null)));
+        Assert.That(GenerationParser.Parse(new Dictionary<string, string> { ["parameters"] = text }, " "), Is.Null);
     }
 
     private static GenerationInfo Parse(string parameters) =>

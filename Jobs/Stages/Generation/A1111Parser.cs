@@ -74,7 +74,7 @@ internal static partial class A1111Parser
     /// LoRA tags in a prompt: <c>&lt;lora:name:0.8&gt;</c>, <c>&lt;lora:name:0.8:0.5&gt;</c> (text encoder, then UNet)
     /// or <c>&lt;lora:name:te=0.8&gt;</c>; the weight is the text-encoder multiplier, null when the tag gives none.
     /// </summary>
-    public static void ReadPromptLoras(string? prompt, GenerationDraft draft)
+    private static void ReadPromptLoras(string? prompt, GenerationDraft draft)
     {
         if (string.IsNullOrEmpty(prompt) || !prompt.Contains("lora", StringComparison.OrdinalIgnoreCase))
         {

@@ -26,14 +26,14 @@ public static class GenerationParser
 
     private static readonly Dictionary<string, string> NoChunks = new(StringComparer.Ordinal);
 
-    /// <summary>Parses the text chunks (keyword → text) and the decoded EXIF UserComment; null when neither holds generation metadata.</summary>
+    /// <summary>Parses the text chunks (keyword → text) and the decoded EXIF UserComment; null when neither holds generation metadata (a blank chunk is none).</summary>
     public static GenerationInfo? Parse(IReadOnlyDictionary<string, string>? textChunks, string? exifUserComment)
     {
         var chunks = textChunks ?? NoChunks;
         var skipped = new List<string>();
         string? Get(string key)
         {
-            if (!chunks.TryGetValue(key, out var value) || value is null)
+            if (!chunks.TryGetValue(key, out var value) || string.IsNullOrWhiteSpace(value))
             {
                 return null;
             }
@@ -47,7 +47,8 @@ public static class GenerationParser
             return value;
         }
 
-        var result = Choose(chunks, Get, exifUserComment is { Length: <= MaxTextChars } ? exifUserComment : null);
+        var comment = string.IsNullOrWhiteSpace(exifUserComment) || exifUserComment.Length > MaxTextChars ? null : exifUserComment;
+        var result = Choose(chunks, Get, comment);
         if (exifUserComment is { Length: > MaxTextChars })
         {
             skipped.Add($"UserComment: longer than {MaxTextChars} characters, not read");
