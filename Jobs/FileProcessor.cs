@@ -93,12 +93,16 @@ public sealed partial class FileProcessor(MediaRoot root, ThumbnailStore thumbna
             stage = "commit";
             progress.SetStage(file.Path, stage);
             var generation = metadata?.Generation;
+            // LoRAs named by the metadata (prompt tags, hashes, ComfyUI loaders) first, then any other prompt tag the keyword parser saw.
+            IReadOnlyList<string>? loras = generation is { Loras.Count: > 0 }
+                ? [.. generation.Loras.Select(l => l.Name).Union(keywords?.Loras ?? [], StringComparer.OrdinalIgnoreCase)]
+                : keywords?.Loras;
             var media = new MediaRecord(
                 file.Path, size, new DateTimeOffset(info.LastWriteTimeUtc, TimeSpan.Zero), kind, sha256,
                 metadata?.Width, metadata?.Height, metadata?.TakenAt, metadata?.DurationSeconds,
                 metadata?.PositivePrompt, generation?.NegativePrompt, generation?.Steps, generation?.Sampler,
                 generation?.CfgScale, generation?.Seed, generation?.Model, metadata?.ComfyPrompt, metadata?.ComfyWorkflow,
-                keywords?.Keywords, keywords?.Loras, score, phash is { } h ? unchecked((long)h) : null, time.GetUtcNow());
+                keywords?.Keywords, loras, score, phash is { } h ? unchecked((long)h) : null, time.GetUtcNow());
             var state = warnings.Count == 0 ? FileStates.Committed : FileStates.CommittedWithWarnings;
             var result = new SessionFileResult(file.Path, state, stage, warnings.Count == 0 ? null : string.Join("; ", warnings), size, ElapsedMs(started));
             var tally = new FileTally(true, metadata is not null, keywords?.Keywords.Count ?? 0, score is not null, warnings.Count);

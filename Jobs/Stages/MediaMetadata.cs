@@ -1,6 +1,4 @@
-using System.Globalization;
-using System.Text.Json;
-using System.Text.RegularExpressions;
+using IngestLite.Jobs.Stages.Generation;
 using MetadataExtractor;
 using MetadataExtractor.Formats.Exif;
 using MetadataExtractor.Formats.Jpeg;
@@ -9,68 +7,35 @@ using MetadataExtractor.Formats.QuickTime;
 
 namespace IngestLite.Jobs.Stages;
 
-/// <summary>Generation settings from an A1111 <c>parameters</c> chunk.</summary>
-public sealed record GenerationParameters(
-    string? Prompt,
-    string? NegativePrompt,
-    int? Steps,
-    string? Sampler,
-    double? CfgScale,
-    long? Seed,
-    string? Model);
-
 /// <summary>What the metadata stage learned about one file.</summary>
+/// <param name="Generation">The generation settings, whichever tool wrote them; null when the file carries none.</param>
+/// <param name="ComfyPrompt">The raw ComfyUI <c>prompt</c> chunk (API graph), kept as the catalog stores it.</param>
+/// <param name="ComfyWorkflow">The raw ComfyUI <c>workflow</c> chunk (UI graph).</param>
+/// <param name="TextChunks">Every PNG text chunk under 1 MiB, keyword to text (first of a keyword wins), for a later re-parse.</param>
+/// <param name="ExifUserComment">The decoded EXIF UserComment (JPEG, WebP, PNG eXIf), where A1111 writes outside PNG.</param>
 public sealed record MediaMetadata(
     int? Width,
     int? Height,
     DateTimeOffset? TakenAt,
     double? DurationSeconds,
-    GenerationParameters? Generation,
+    GenerationInfo? Generation,
     string? ComfyPrompt,
-    string? ComfyWorkflow)
+    string? ComfyWorkflow,
+    IReadOnlyDictionary<string, string>? TextChunks = null,
+    string? ExifUserComment = null)
 {
-    /// <summary>The positive prompt, from A1111 parameters or the text inputs of a ComfyUI prompt graph.</summary>
-    public string? PositivePrompt => Generation?.Prompt ?? ComfyPositivePrompt(ComfyPrompt);
-
-    private static string? ComfyPositivePrompt(string? promptJson)
-    {
-        if (promptJson is null)
-        {
-            return null;
-        }
-
-        try
-        {
-            using var document = JsonDocument.Parse(promptJson);
-            if (document.RootElement.ValueKind != JsonValueKind.Object)
-            {
-                return null;
-            }
-
-            // The first CLIPTextEncode-like node with a "text" input is, by convention, the positive prompt.
-            foreach (var node in document.RootElement.EnumerateObject())
-            {
-                if (node.Value.ValueKind == JsonValueKind.Object &&
-                    node.Value.TryGetProperty("inputs", out var inputs) && inputs.ValueKind == JsonValueKind.Object &&
-                    inputs.TryGetProperty("text", out var text) && text.ValueKind == JsonValueKind.String)
-                {
-                    return text.GetString();
-                }
-            }
-        }
-        catch (JsonException)
-        {
-        }
-
-        return null;
-    }
+    /// <summary>The positive prompt, as the generation parser read it.</summary>
+    public string? PositivePrompt => Generation?.Prompt;
 }
 
 /// <summary>Reads dimensions, dates, durations and AI-generation text through MetadataExtractor.</summary>
-public static partial class MediaMetadataReader
+public static class MediaMetadataReader
 {
     /// <summary>PNG text chunks above this size are ignored rather than parsed.</summary>
-    public const int MaxTextChunkChars = 1024 * 1024;
+    public const int MaxTextChunkChars = GenerationParser.MaxTextChars;
+
+    /// <summary>A UTF-16 UserComment of <see cref="MaxTextChunkChars"/> characters, plus its 8-byte header.</summary>
+    private const int MaxUserCommentBytes = (2 * MaxTextChunkChars) + 8;
 
     public static MediaMetadata Read(string fullPath)
     {
@@ -86,7 +51,8 @@ public static partial class MediaMetadataReader
         int? width = null, height = null;
         DateTimeOffset? takenAt = null;
         double? duration = null;
-        string? parameters = null, comfyPrompt = null, comfyWorkflow = null;
+        var textChunks = new Dictionary<string, string>(StringComparer.Ordinal);
+        string? userComment = null;
 
         foreach (var directory in directories)
         {
@@ -106,18 +72,7 @@ public static partial class MediaMetadataReader
                             continue;
                         }
 
-                        switch (pair.Key)
-                        {
-                            case "parameters":
-                                parameters ??= text;
-                                break;
-                            case "prompt":
-                                comfyPrompt ??= text;
-                                break;
-                            case "workflow":
-                                comfyWorkflow ??= text;
-                                break;
-                        }
+                        textChunks.TryAdd(pair.Key, text);
                     }
 
                     break;
@@ -133,6 +88,11 @@ public static partial class MediaMetadataReader
 
                     width ??= TryInt(exif, ExifDirectoryBase.TagExifImageWidth);
                     height ??= TryInt(exif, ExifDirectoryBase.TagExifImageHeight);
+                    if (userComment is null && exif.GetByteArray(ExifDirectoryBase.TagUserComment) is { Length: > 0 and <= MaxUserCommentBytes } comment)
+                    {
+                        userComment = ExifUserComment.Decode(comment);
+                    }
+
                     break;
                 case QuickTimeMovieHeaderDirectory movie:
                     duration ??= Duration(movie);
@@ -150,57 +110,14 @@ public static partial class MediaMetadataReader
             }
         }
 
-        if (width is null && height is null && duration is null && parameters is null && comfyPrompt is null && errors.Count > 0)
+        if (width is null && height is null && duration is null && textChunks.Count == 0 && userComment is null && errors.Count > 0)
         {
             throw new InvalidDataException(errors[0]);
         }
 
-        return new MediaMetadata(width, height, takenAt, duration, ParseParameters(parameters), comfyPrompt, comfyWorkflow);
-    }
-
-    /// <summary>
-    /// Parses A1111's layout: prompt lines, an optional "Negative prompt:" block, then one
-    /// "Steps: 20, Sampler: Euler a, CFG scale: 7, Seed: 1, Model: x" settings line.
-    /// </summary>
-    public static GenerationParameters? ParseParameters(string? text)
-    {
-        if (string.IsNullOrWhiteSpace(text))
-        {
-            return null;
-        }
-
-        var lines = text.Replace("\r\n", "\n").Split('\n');
-        var settingsIndex = Array.FindLastIndex(lines, l => l.TrimStart().StartsWith("Steps:", StringComparison.Ordinal));
-        var body = settingsIndex >= 0 ? lines[..settingsIndex] : lines;
-        var settings = settingsIndex >= 0 ? SettingsParts(string.Join(' ', lines[settingsIndex..])) : [];
-
-        var negativeIndex = Array.FindIndex(body, l => l.StartsWith("Negative prompt:", StringComparison.Ordinal));
-        var prompt = string.Join('\n', negativeIndex >= 0 ? body[..negativeIndex] : body).Trim();
-        string? negative = null;
-        if (negativeIndex >= 0)
-        {
-            negative = string.Join('\n', body[negativeIndex..]).Substring("Negative prompt:".Length).Trim();
-        }
-
-        return new GenerationParameters(
-            prompt.Length > 0 ? prompt : null,
-            string.IsNullOrEmpty(negative) ? null : negative,
-            settings.TryGetValue("Steps", out var steps) && int.TryParse(steps, CultureInfo.InvariantCulture, out var s) ? s : null,
-            settings.GetValueOrDefault("Sampler"),
-            settings.TryGetValue("CFG scale", out var cfg) && double.TryParse(cfg, CultureInfo.InvariantCulture, out var c) ? c : null,
-            settings.TryGetValue("Seed", out var seed) && long.TryParse(seed, CultureInfo.InvariantCulture, out var sd) ? sd : null,
-            settings.GetValueOrDefault("Model"));
-    }
-
-    private static Dictionary<string, string> SettingsParts(string line)
-    {
-        var result = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (Match match in SettingPair().Matches(line))
-        {
-            result.TryAdd(match.Groups["key"].Value.Trim(), match.Groups["value"].Value.Trim().Trim('"'));
-        }
-
-        return result;
+        var generation = GenerationParser.Parse(textChunks, userComment);
+        return new MediaMetadata(
+            width, height, takenAt, duration, generation, textChunks.GetValueOrDefault("prompt"), textChunks.GetValueOrDefault("workflow"), textChunks, userComment);
     }
 
     private static double? Duration(QuickTimeMovieHeaderDirectory movie)
@@ -221,7 +138,4 @@ public static partial class MediaMetadataReader
 
     private static double TryDouble(MetadataExtractor.Directory directory, int tag) =>
         directory.TryGetDouble(tag, out var value) ? value : 0;
-
-    [GeneratedRegex("""(?<key>[A-Za-z][A-Za-z0-9 _\-]*):\s*(?<value>"[^"]*"|[^,]*)""", RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 250)]
-    private static partial Regex SettingPair();
 }

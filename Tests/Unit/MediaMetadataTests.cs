@@ -1,4 +1,5 @@
 using IngestLite.Jobs.Stages;
+using IngestLite.Jobs.Stages.Generation;
 using IngestLite.Tests.Support;
 
 namespace IngestLite.Tests.Unit;
@@ -16,74 +17,6 @@ public sealed class MediaMetadataTests
     public void TearDown() => _temp.Dispose();
 
     [Test]
-    public void ParseParameters_reads_the_a1111_layout()
-    {
-        var parameters = MediaMetadataReader.ParseParameters(MediaFactory.A1111Parameters(FoxPrompt));
-
-        Assert.That(parameters, Is.EqualTo(new GenerationParameters(FoxPrompt, "blurry", 20, "Euler a", 7, 12345, "sdxl_base")));
-    }
-
-    [Test]
-    public void ParseParameters_keeps_multi_line_prompt_and_negative()
-    {
-        var text = "line one,\nline two\nNegative prompt: bad hands,\nextra fingers\nSteps: 30, Sampler: DPM++ 2M Karras, CFG scale: 6.5, Seed: 4294967296, Model: x";
-
-        var parameters = MediaMetadataReader.ParseParameters(text);
-
-        Assert.That(parameters, Is.EqualTo(new GenerationParameters(
-            "line one,\nline two", "bad hands,\nextra fingers", 30, "DPM++ 2M Karras", 6.5, 4294967296, "x")));
-    }
-
-    [Test]
-    public void ParseParameters_without_negative_prompt()
-    {
-        var parameters = MediaMetadataReader.ParseParameters(MediaFactory.A1111Parameters("a cat", negative: null));
-
-        Assert.That(parameters!.Prompt, Is.EqualTo("a cat"));
-        Assert.That(parameters.NegativePrompt, Is.Null);
-        Assert.That(parameters.Steps, Is.EqualTo(20));
-    }
-
-    [Test]
-    public void ParseParameters_without_settings_line_is_all_prompt()
-    {
-        var parameters = MediaMetadataReader.ParseParameters("just a prompt\nover two lines");
-
-        Assert.That(parameters, Is.EqualTo(new GenerationParameters("just a prompt\nover two lines", null, null, null, null, null, null)));
-    }
-
-    [Test]
-    public void ParseParameters_reads_quoted_values_with_commas_and_crlf()
-    {
-        var text = "a fox\r\nNegative prompt: blurry\r\nSteps: 20, Sampler: Euler a, Lora hashes: \"foxStyle: 1a2b, other: 3c4d\", Model: sdxl_base";
-
-        var parameters = MediaMetadataReader.ParseParameters(text);
-
-        Assert.That(parameters!.Prompt, Is.EqualTo("a fox"));
-        Assert.That(parameters.NegativePrompt, Is.EqualTo("blurry"));
-        Assert.That(parameters.Sampler, Is.EqualTo("Euler a"));
-        Assert.That(parameters.Model, Is.EqualTo("sdxl_base"));
-    }
-
-    [Test]
-    public void ParseParameters_ignores_unparseable_numbers()
-    {
-        var parameters = MediaMetadataReader.ParseParameters("p\nSteps: many, CFG scale: high, Seed: -1x");
-
-        Assert.That(parameters!.Steps, Is.Null);
-        Assert.That(parameters.CfgScale, Is.Null);
-        Assert.That(parameters.Seed, Is.Null);
-    }
-
-    [TestCase(null)]
-    [TestCase("")]
-    [TestCase(" \n ")]
-    public void ParseParameters_of_nothing_is_null(string? text)
-    {
-        Assert.That(MediaMetadataReader.ParseParameters(text), Is.Null);
-    }
-
-    [Test]
     public void Read_png_with_a1111_parameters()
     {
         var path = _temp.Combine("a1111.png");
@@ -92,8 +25,15 @@ public sealed class MediaMetadataTests
         var metadata = MediaMetadataReader.Read(path);
 
         Assert.That((metadata.Width, metadata.Height), Is.EqualTo((96, 64)));
-        Assert.That(metadata.Generation, Is.EqualTo(new GenerationParameters(FoxPrompt, "blurry", 20, "Euler a", 7, 12345, "sdxl_base")));
+        var generation = metadata.Generation!;
+        Assert.That(
+            (generation.Source, generation.Prompt, generation.NegativePrompt, generation.Steps, generation.Sampler, generation.CfgScale, generation.Seed, generation.Model),
+            Is.EqualTo((GenerationSources.A1111, FoxPrompt, "blurry", 20, "Euler a", 7.0, 12345L, "sdxl_base")));
+        Assert.That((generation.Width, generation.Height), Is.EqualTo((512, 512)), "the generation size, from Size: 512x512");
+        Assert.That(generation.Loras, Is.EqualTo(new[] { new Lora("foxStyle", 0.8) }));
+        Assert.That(generation.Warnings, Is.Empty);
         Assert.That(metadata.PositivePrompt, Is.EqualTo(FoxPrompt));
+        Assert.That(metadata.TextChunks, Does.ContainKey("parameters"));
         Assert.That(metadata.ComfyPrompt, Is.Null);
         Assert.That(metadata.TakenAt, Is.Null);
         Assert.That(metadata.DurationSeconds, Is.Null);
@@ -111,7 +51,9 @@ public sealed class MediaMetadataTests
 
         Assert.That(metadata.ComfyPrompt, Is.EqualTo(prompt));
         Assert.That(metadata.ComfyWorkflow, Is.EqualTo(workflow));
-        Assert.That(metadata.Generation, Is.Null);
+        Assert.That(metadata.Generation?.Source, Is.EqualTo(GenerationSources.ComfyUI));
+        Assert.That(metadata.Generation?.NegativePrompt, Is.EqualTo("lowres, watermark"));
+        Assert.That(metadata.Generation?.Model, Is.EqualTo("sdxl_base.safetensors"));
         Assert.That(metadata.PositivePrompt, Is.EqualTo("a blue whale, ocean, Ocean"));
         Assert.That((metadata.Width, metadata.Height), Is.EqualTo((80, 80)));
     }
