@@ -169,8 +169,9 @@ public sealed class GenerationFileTests
     [Test]
     public async Task Comfy_lora_loaders_and_prompt_tags_reach_the_media_record()
     {
-        var options = new IngestOptions { MediaRoot = _temp.Combine("media") };
-        var processor = new FileProcessor(new MediaRoot(Options.Create(options)), new FixedMonitor(options), TimeProvider.System, NullLogger<FileProcessor>.Instance);
+        var options = new IngestOptions { MediaRoot = _temp.Combine("media"), ThumbnailPath = _temp.Combine("thumbnails") };
+        var root = new MediaRoot(Options.Create(options));
+        var processor = new FileProcessor(root, new ThumbnailStore(Options.Create(options), root), new FixedMonitor(options), TimeProvider.System, NullLogger<FileProcessor>.Instance);
         var start = new ProgressSnapshot("s", SessionStatus.Processing, 0, 1, null, null, 0, DateTimeOffset.UtcNow, null, SessionStats.Empty, [], [], 0, DateTimeOffset.UtcNow, 0, null);
         var progress = new SessionProgress(start, new InProcessProgressRegistry(), TimeProvider.System);
         MediaFactory.WritePng(_temp.Combine("media/comfy.png"), 24, 24, [("prompt", GenerationComfyTests.HiresLoraPrompt)], seed: 3);
