@@ -102,7 +102,13 @@ public sealed partial class FileProcessor(MediaRoot root, ThumbnailStore thumbna
                 metadata?.Width, metadata?.Height, metadata?.TakenAt, metadata?.DurationSeconds,
                 metadata?.PositivePrompt, generation?.NegativePrompt, generation?.Steps, generation?.Sampler,
                 generation?.CfgScale, generation?.Seed, generation?.Model, metadata?.ComfyPrompt, metadata?.ComfyWorkflow,
-                keywords?.Keywords, loras, score, phash is { } h ? unchecked((long)h) : null, time.GetUtcNow());
+                keywords?.Keywords, loras, score, phash is { } h ? unchecked((long)h) : null, time.GetUtcNow(),
+                Scheduler: generation?.Scheduler, ModelHash: generation?.ModelHash, Vae: generation?.Vae, Denoise: generation?.Denoise,
+                ClipSkip: generation?.ClipSkip, HiresUpscale: generation?.HiresUpscale, HiresUpscaler: generation?.HiresUpscaler,
+                Generator: generation?.Source, GeneratorVersion: generation?.Version, Samplers: generation?.Samplers,
+                LoraWeights: loras is null ? null : [.. loras.Select(name => new LoraUse(name, generation?.Loras.FirstOrDefault(l => string.Equals(l.Name, name, StringComparison.OrdinalIgnoreCase))?.Weight))]);
+            // Metadata that could not be read is a warning on the file, never a failure.
+            warnings.AddRange(generation?.Warnings.Select(w => $"metadata: {w}") ?? []);
             var state = warnings.Count == 0 ? FileStates.Committed : FileStates.CommittedWithWarnings;
             var result = new SessionFileResult(file.Path, state, stage, warnings.Count == 0 ? null : string.Join("; ", warnings), size, ElapsedMs(started));
             var tally = new FileTally(true, metadata is not null, keywords?.Keywords.Count ?? 0, score is not null, warnings.Count);

@@ -126,6 +126,29 @@ public sealed class MediaSearchTests : ApiTest
             facets[name]!.AsArray().Select(v => $"{v!["value"]!.GetValue<string>()}:{v["count"]!.GetValue<int>()}");
     }
 
+    [Test]
+    public async Task Ingested_generation_parameters_come_back_as_fields_and_filter()
+    {
+        MediaFactory.WritePng(Path.Combine(FolderPath, "a1111.png"), 32, 48, [("parameters", Unit.GenerationA1111Tests.A1111Sdxl)], seed: 1);
+        MediaFactory.WritePng(Path.Combine(FolderPath, "comfy.png"), 32, 32, [("prompt", Unit.GenerationComfyTests.HiresLoraPrompt)], seed: 2);
+        await Api.WaitForEndAsync(await Api.StartAsync(new { directory = Folder }));
+
+        var a1111 = IngestClient.Parse(await Http.GetStringAsync($"api/media?folder={Folder}&model=sd_xl_base_1.0"))["items"]!.AsArray().Single()!;
+        var p = a1111["parameters"]!;
+        Assert.That(p["generator"]!.GetValue<string>(), Is.EqualTo("a1111"));
+        Assert.That((p["sampler"]!.GetValue<string>(), p["scheduler"]!.GetValue<string>(), p["steps"]!.GetValue<int>(), p["cfg_scale"]!.GetValue<double>(), p["seed"]!.GetValue<long>()),
+            Is.EqualTo(("DPM++ 2M", "Karras", 28, 6.5, 2871923459L)));
+        Assert.That((p["vae"]!.GetValue<string>(), p["denoise"]!.GetValue<double>(), p["clip_skip"]!.GetValue<int>(), p["hires_upscale"]!.GetValue<double>()),
+            Is.EqualTo(("sdxl_vae.safetensors", 0.45, 2, 1.5)));
+        Assert.That(p["negative_prompt"]!.GetValue<string>(), Does.StartWith("lowres"));
+        Assert.That(p["loras"]!.AsArray().Select(l => $"{l!["name"]}:{l["weight"]}"), Is.EquivalentTo(new[] { "add_detail:0.6", "foxStyle_v2:0.8" }));
+        Assert.That(await NamesAsync("lora=foxStyle_v2&scheduler=Karras&steps_min=28"), Is.EqualTo(new[] { "a1111.png" }));
+
+        var comfy = IngestClient.Parse(await Http.GetStringAsync($"api/media?folder={Folder}&q=comfy"))["items"]!.AsArray().Single()!;
+        Assert.That(comfy["parameters"]!["generator"]!.GetValue<string>(), Is.EqualTo("comfyui"));
+        Assert.That(comfy["parameters"]!["model"], Is.Not.Null);
+    }
+
     [TestCase("limit=0", "limit")]
     [TestCase("sort=size", "sort")]
     [TestCase("steps_min=many", "steps_min")]
