@@ -1,6 +1,7 @@
 using System.Globalization;
 using IngestLite.Catalog;
 using IngestLite.Http;
+using Hangfire;
 using IngestLite.Jobs;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -15,6 +16,8 @@ public static class MediaApi
     private const int MaxListValues = 50;
 
     public sealed record MediaSearch(string Query, int Count, IReadOnlyList<MediaHit> Items);
+
+    public sealed record ReparseQueued(string JobId, string Status = "queued");
 
     public sealed record SimilarHit(int Distance, MediaHit Media);
 
@@ -32,6 +35,10 @@ public static class MediaApi
         group.MapGet("/{id:long}/thumbnail", ThumbnailAsync);
         group.MapGet("/{id:long}/similar", SimilarAsync);
         group.MapGet("/duplicates", DuplicatesAsync);
+
+        // After a parser upgrade: re-read every catalogued file's metadata (no hashing), as a Hangfire job.
+        group.MapPost("/reparse", (IBackgroundJobClient jobs) =>
+            TypedResults.Accepted((string?)null, new ReparseQueued(jobs.Enqueue<ReparseJob>(job => job.RunAsync(CancellationToken.None)))));
         return routes;
     }
 

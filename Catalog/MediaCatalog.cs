@@ -21,6 +21,12 @@ public interface IMediaCatalog
 
     /// <summary>Opens a lookup for skip-existing checks; one read connection for the whole discovery.</summary>
     KnownFiles OpenKnownFiles();
+
+    /// <summary>Catalogued files after <paramref name="afterId"/> by id, a page at a time (for jobs that go over the whole catalog).</summary>
+    Task<IReadOnlyList<(long Id, MediaRecord Record)>> PageAsync(long afterId, int limit, CancellationToken cancellationToken);
+
+    /// <summary>Rewrites a catalogued file's row (its keywords, LoRAs and full-text entry too), keeping its session and ingest time.</summary>
+    Task ReplaceAsync(MediaRecord record, CancellationToken cancellationToken);
 }
 
 /// <summary><see cref="IMediaCatalog"/> on SQLite; its rows are written by <see cref="SessionStore.CommitFileAsync"/>.</summary>
@@ -147,6 +153,26 @@ public sealed class MediaCatalog(CatalogDatabase database, TimeProvider time) : 
     }
 
     public KnownFiles OpenKnownFiles() => new(database.OpenRead());
+
+    public async Task<IReadOnlyList<(long Id, MediaRecord Record)>> PageAsync(long afterId, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenReadAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT {Sql.MediaColumns}, (SELECT group_concat(keyword, char(31)) FROM media_keywords k WHERE k.media_id = m.id), m.id FROM media m WHERE m.id > $after ORDER BY m.id LIMIT $limit";
+        command.Parameters.AddWithValue("$after", afterId);
+        command.Parameters.AddWithValue("$limit", limit);
+        var page = new List<(long, MediaRecord)>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            page.Add((reader.GetInt64(24), Sql.ReadMedia(reader)));
+        }
+
+        return page;
+    }
+
+    public Task ReplaceAsync(MediaRecord record, CancellationToken cancellationToken) =>
+        database.WriteAsync((connection, transaction, ct) => UpsertAsync(transaction, record.SessionId ?? "", record, ct), cancellationToken);
 
     /// <summary>
     /// Inserts or updates one file's row, keywords, LoRAs and full-text entry, inside a transaction of

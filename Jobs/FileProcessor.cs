@@ -92,23 +92,12 @@ public sealed partial class FileProcessor(MediaRoot root, ThumbnailStore thumbna
 
             stage = "commit";
             progress.SetStage(file.Path, stage);
-            var generation = metadata?.Generation;
-            // LoRAs named by the metadata (prompt tags, hashes, ComfyUI loaders) first, then any other prompt tag the keyword parser saw.
-            IReadOnlyList<string>? loras = generation is { Loras.Count: > 0 }
-                ? [.. generation.Loras.Select(l => l.Name).Union(keywords?.Loras ?? [], StringComparer.OrdinalIgnoreCase)]
-                : keywords?.Loras;
-            var media = new MediaRecord(
-                file.Path, size, new DateTimeOffset(info.LastWriteTimeUtc, TimeSpan.Zero), kind, sha256,
-                metadata?.Width, metadata?.Height, metadata?.TakenAt, metadata?.DurationSeconds,
-                metadata?.PositivePrompt, generation?.NegativePrompt, generation?.Steps, generation?.Sampler,
-                generation?.CfgScale, generation?.Seed, generation?.Model, metadata?.ComfyPrompt, metadata?.ComfyWorkflow,
-                keywords?.Keywords, loras, score, phash is { } h ? unchecked((long)h) : null, time.GetUtcNow(),
-                Scheduler: generation?.Scheduler, ModelHash: generation?.ModelHash, Vae: generation?.Vae, Denoise: generation?.Denoise,
-                ClipSkip: generation?.ClipSkip, HiresUpscale: generation?.HiresUpscale, HiresUpscaler: generation?.HiresUpscaler,
-                Generator: generation?.Source, GeneratorVersion: generation?.Version, Samplers: generation?.Samplers,
-                LoraWeights: loras is null ? null : [.. loras.Select(name => new LoraUse(name, generation?.Loras.FirstOrDefault(l => string.Equals(l.Name, name, StringComparison.OrdinalIgnoreCase))?.Weight))]);
+            var media = WithMetadata(
+                new MediaRecord(file.Path, size, new DateTimeOffset(info.LastWriteTimeUtc, TimeSpan.Zero), kind, sha256,
+                    Score: score, PerceptualHash: phash is { } h ? unchecked((long)h) : null, IngestedAt: time.GetUtcNow()),
+                metadata, keywords);
             // Metadata that could not be read is a warning on the file, never a failure.
-            warnings.AddRange(generation?.Warnings.Select(w => $"metadata: {w}") ?? []);
+            warnings.AddRange(metadata?.Generation?.Warnings.Select(w => $"metadata: {w}") ?? []);
             var state = warnings.Count == 0 ? FileStates.Committed : FileStates.CommittedWithWarnings;
             var result = new SessionFileResult(file.Path, state, stage, warnings.Count == 0 ? null : string.Join("; ", warnings), size, ElapsedMs(started));
             var tally = new FileTally(true, metadata is not null, keywords?.Keywords.Count ?? 0, score is not null, warnings.Count);
@@ -118,6 +107,31 @@ public sealed partial class FileProcessor(MediaRoot root, ThumbnailStore thumbna
         {
             return Failed(file.Path, stage, Reason(ex), size, started);
         }
+    }
+
+    /// <summary>
+    /// <paramref name="record"/> with every field its metadata gives (dimensions, dates, the generation settings,
+    /// keywords and LoRAs): the one mapping, for the ingest and for re-reading the metadata of catalogued files.
+    /// </summary>
+    public static MediaRecord WithMetadata(MediaRecord record, MediaMetadata? metadata, PromptKeywords? keywords)
+    {
+        var generation = metadata?.Generation;
+
+        // LoRAs named by the metadata (prompt tags, hashes, ComfyUI loaders) first, then any other prompt tag the keyword parser saw.
+        IReadOnlyList<string>? loras = generation is { Loras.Count: > 0 }
+            ? [.. generation.Loras.Select(l => l.Name).Union(keywords?.Loras ?? [], StringComparer.OrdinalIgnoreCase)]
+            : keywords?.Loras;
+        return record with
+        {
+            Width = metadata?.Width, Height = metadata?.Height, TakenAt = metadata?.TakenAt, DurationSeconds = metadata?.DurationSeconds,
+            Prompt = metadata?.PositivePrompt, NegativePrompt = generation?.NegativePrompt, Steps = generation?.Steps, Sampler = generation?.Sampler,
+            CfgScale = generation?.CfgScale, Seed = generation?.Seed, Model = generation?.Model, ComfyPrompt = metadata?.ComfyPrompt,
+            ComfyWorkflow = metadata?.ComfyWorkflow, Keywords = keywords?.Keywords, Loras = loras,
+            Scheduler = generation?.Scheduler, ModelHash = generation?.ModelHash, Vae = generation?.Vae, Denoise = generation?.Denoise,
+            ClipSkip = generation?.ClipSkip, HiresUpscale = generation?.HiresUpscale, HiresUpscaler = generation?.HiresUpscaler,
+            Generator = generation?.Source, GeneratorVersion = generation?.Version, Samplers = generation?.Samplers,
+            LoraWeights = loras is null ? null : [.. loras.Select(name => new LoraUse(name, generation?.Loras.FirstOrDefault(l => string.Equals(l.Name, name, StringComparison.OrdinalIgnoreCase))?.Weight))],
+        };
     }
 
     /// <summary>The outcome for a file whose required stage failed.</summary>

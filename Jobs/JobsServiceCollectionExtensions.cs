@@ -40,6 +40,7 @@ public static class JobsServiceCollectionExtensions
         services.AddSingleton<IngestSessions>();
         services.AddTransient<IngestJob>();
         services.AddTransient<CommitJob>();
+        services.AddTransient<ReparseJob>();
         services.AddHostedService<SessionLifecycle>();
         services.AddHostedService<SessionWatchdog>();
         return services;

@@ -149,6 +149,33 @@ public sealed class MediaSearchTests : ApiTest
         Assert.That(comfy["parameters"]!["model"], Is.Not.Null);
     }
 
+    [Test]
+    public async Task Reparse_rereads_the_metadata_of_catalogued_files_without_hashing_them_again()
+    {
+        MediaFactory.WritePng(Path.Combine(FolderPath, "old.png"), 32, 48, [("parameters", Unit.GenerationA1111Tests.A1111Sdxl)], seed: 4);
+        await Api.WaitForEndAsync(await Api.StartAsync(new { directory = Folder }));
+        var catalog = App.Services.GetRequiredService<IMediaCatalog>();
+        var before = (await catalog.GetMediaAsync($"{Folder}/old.png", CancellationToken.None))!;
+
+        // As an older parser left it: no generation fields.
+        await catalog.ReplaceAsync(before with { Model = null, Sampler = null, Scheduler = null, Steps = null, Loras = null, LoraWeights = null, Generator = null }, CancellationToken.None);
+        Assert.That(await NamesAsync("model=sd_xl_base_1.0"), Is.Empty);
+
+        using var response = await Http.PostAsync("api/media/reparse", null);
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Accepted));
+        var job = IngestClient.Parse(await response.Content.ReadAsStringAsync())["job_id"]!.GetValue<string>();
+        var monitoring = App.Services.GetRequiredService<Hangfire.JobStorage>().GetMonitoringApi();
+        for (var deadline = DateTime.UtcNow.AddSeconds(30); monitoring.JobDetails(job)?.History.FirstOrDefault()?.StateName != "Succeeded"; await Task.Delay(20))
+        {
+            Assert.That(DateTime.UtcNow, Is.LessThan(deadline), "the re-read did not finish");
+        }
+
+        Assert.That(await NamesAsync("model=sd_xl_base_1.0&scheduler=Karras&lora=foxStyle_v2"), Is.EqualTo(new[] { "old.png" }));
+        var after = (await catalog.GetMediaAsync($"{Folder}/old.png", CancellationToken.None))!;
+        Assert.That((after.Sha256, after.PerceptualHash, after.IngestedAt, after.SessionId), Is.EqualTo((before.Sha256, before.PerceptualHash, before.IngestedAt, before.SessionId)),
+            "not hashed again: the row keeps its hashes, ingest time and session");
+    }
+
     [TestCase("limit=0", "limit")]
     [TestCase("sort=size", "sort")]
     [TestCase("steps_min=many", "steps_min")]
