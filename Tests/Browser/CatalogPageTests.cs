@@ -41,6 +41,68 @@ public sealed partial class CatalogPageTests(string browser) : BrowserTest(brows
         await Expect(page.Card(file)).ToBeVisibleAsync();
     }
 
+    [Test]
+    public async Task Facets_filter_in_the_address_and_the_detail_view_shows_every_field_by_keyboard_too()
+    {
+        const string Hostile = "<img src=x id=injected>";
+        var folder = "b-" + Guid.NewGuid().ToString("N")[..8];
+        string At(string name) => Path.Combine(App.MediaRoot, folder, name);
+        MediaFactory.WritePng(At("a-sdxl.png"), 64, 64, [("parameters", Unit.GenerationA1111Tests.A1111Sdxl)], seed: 11);
+        File.Copy(At("a-sdxl.png"), At("b-copy.png"));
+        MediaFactory.WritePng(At("c-flux.png"), 64, 64, [("parameters", Unit.GenerationA1111Tests.ForgeFlux)], seed: 12);
+        MediaFactory.WritePng(At("d-hostile.png"), 64, 64, [("parameters", MediaFactory.A1111Parameters($"{Hostile}, <lora:{Hostile}:0.5>", model: Hostile))], seed: 13);
+        await Api.WaitForEndAsync(await Api.StartAsync(new { directory = folder }));
+        await Context.AddInitScriptAsync("Object.defineProperty(navigator, 'clipboard', { configurable: true, value: { writeText: async (text) => { window.__copied = text; } } });");
+
+        var page = await Context.NewPageAsync();
+        await page.GotoAsync($"/catalog?folder={folder}&sort=name");
+        var cards = page.Locator(CatalogPage.Selectors.Card);
+        await Expect(cards).ToHaveCountAsync(4);
+        await page.WaitForFunctionAsync("() => [...document.querySelectorAll('#catalog-results img')].every(i => i.complete && i.naturalWidth > 0)");
+        var model = page.Locator("[data-facet=model]");
+        await Expect(model.Locator("li[data-value='sd_xl_base_1.0'] .facet-count")).ToHaveTextAsync("2");
+        await Expect(model.Locator("li[data-value='flux_dev'] .facet-count")).ToHaveTextAsync("1");
+        await Expect(model.Locator($"li[data-value='{Hostile}'] .facet-label")).ToHaveTextAsync(Hostile);
+
+        // A facet is a link: the filter goes into the address, and the view survives a reload.
+        await model.Locator("li[data-value='flux_dev'] a").ClickAsync();
+        await page.WaitForURLAsync(new Regex("model=flux_dev"));
+        await Expect(cards).ToHaveCountAsync(1);
+        await page.ReloadAsync();
+        await Expect(cards).ToHaveCountAsync(1);
+        await Expect(page.Locator("[data-facet=model] li.is-on")).ToHaveAttributeAsync("data-value", "flux_dev");
+        await page.Locator("a.facet-clear").ClickAsync();
+        await Expect(cards).ToHaveCountAsync(4);
+
+        // The detail view: every field, the LoRAs with their weights, copy prompt, the near-duplicate.
+        await cards.First.ClickAsync();
+        var detail = page.Locator("#media-detail");
+        await Expect(detail).ToHaveAttributeAsync("data-path", $"{folder}/a-sdxl.png");
+        await Expect(page.Locator("#detail-fields")).ToContainTextAsync("Karras");
+        await Expect(page.Locator("#detail-fields")).ToContainTextAsync("DPM++ 2M");
+        await Expect(page.Locator("#detail-negative")).ToContainTextAsync("lowres");
+        await Expect(page.Locator("#detail-loras li[data-name='add_detail']")).ToHaveTextAsync("add_detail (0.6)");
+        await Expect(page.Locator($"#detail-similar li[data-path='{folder}/b-copy.png']")).ToBeVisibleAsync();
+        await page.Locator("#detail-copy").ClickAsync();
+        Assert.That(await page.EvaluateAsync<string>("window.__copied"), Does.StartWith("masterpiece, best quality"));
+        await ScreenshotAsync(page, "catalog-detail.png");
+
+        // Keyboard: ← → go through the items, Esc closes and gives the focus back to the card.
+        await page.Keyboard.PressAsync("ArrowRight");
+        await Expect(detail).ToHaveAttributeAsync("data-path", $"{folder}/b-copy.png");
+        await page.Keyboard.PressAsync("Escape");
+        await Expect(detail).Not.ToHaveAttributeAsync("open", "");
+        Assert.That(await page.EvaluateAsync<string>("document.activeElement.dataset.path"), Is.EqualTo($"{folder}/b-copy.png"));
+        await page.Keyboard.PressAsync("ArrowRight");
+        await page.Keyboard.PressAsync("ArrowRight");
+        Assert.That(await page.EvaluateAsync<string>("document.activeElement.dataset.path"), Is.EqualTo($"{folder}/d-hostile.png"));
+        await page.Keyboard.PressAsync("Enter");
+        await Expect(detail).ToHaveAttributeAsync("data-path", $"{folder}/d-hostile.png");
+        await Expect(page.Locator("#detail-prompt")).ToContainTextAsync(Hostile);
+        await Expect(page.Locator("#detail-fields")).ToContainTextAsync(Hostile);
+        await Expect(page.Locator("#injected")).ToHaveCountAsync(0);
+    }
+
     [TestCase("/")]
     [TestCase("/catalog")]
     public async Task Pages_have_no_inline_script_or_style(string path)
