@@ -32,6 +32,12 @@ public interface IMediaCatalog
 /// <summary><see cref="IMediaCatalog"/> on SQLite; its rows are written by <see cref="SessionStore.CommitFileAsync"/>.</summary>
 public sealed class MediaCatalog(CatalogDatabase database, TimeProvider time) : IMediaCatalog
 {
+    /// <summary>Facet values and sort keys in memory (see <see cref="CatalogColumns"/>); kept current by <see cref="Committed"/>.</summary>
+    public CatalogColumns Columns { get; } = new(database);
+
+    /// <summary>Tells the in-memory indexes about a row once its transaction committed.</summary>
+    internal void Committed(long id, MediaRecord record) => Columns.Set(id, record);
+
     public async Task<MediaRecord?> GetMediaAsync(string path, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenReadAsync(cancellationToken);
@@ -53,6 +59,21 @@ public sealed class MediaCatalog(CatalogDatabase database, TimeProvider time) : 
     }
 
     public async Task<IReadOnlyList<MediaHit>> SearchAsync(MediaFilter filter, MediaSort sort, int limit, int offset, CancellationToken cancellationToken)
+    {
+        // A filtered search by date or score: SQL lists the matching ids, the page is chosen in memory by sort key,
+        // and only its rows are read. (Unfiltered, the sort's index gives the page at once; by name, SQL sorts.)
+        if (!filter.IsEmpty && filter.Ids is null && sort != MediaSort.Name)
+        {
+            var ids = await MatchingIdsAsync(filter, cancellationToken);
+            var page = Columns.Top(ids, sort, offset + limit).Skip(offset).ToList();
+            var rows = (await ReadHitsAsync(new MediaFilter { Ids = page }, sort, page.Count, 0, cancellationToken)).ToDictionary(h => h.Id);
+            return [.. page.Where(rows.ContainsKey).Select(id => rows[id])];
+        }
+
+        return await ReadHitsAsync(filter, sort, limit, offset, cancellationToken);
+    }
+
+    private async Task<IReadOnlyList<MediaHit>> ReadHitsAsync(MediaFilter filter, MediaSort sort, int limit, int offset, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenReadAsync(cancellationToken);
         await using var command = connection.CreateCommand();
@@ -108,31 +129,44 @@ public sealed class MediaCatalog(CatalogDatabase database, TimeProvider time) : 
 
     private static readonly GenerationFields Empty = new(null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, []);
 
-    public async Task<MediaFacets> FacetsAsync(MediaFilter filter, int top, CancellationToken cancellationToken)
+    /// <summary>The ids of the files a filter keeps: from the full-text index alone when the text is the only filter.</summary>
+    private async Task<List<long>> MatchingIdsAsync(MediaFilter filter, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenReadAsync(cancellationToken);
-        async Task<IReadOnlyList<FacetValue>> CountAsync(string value, string from, string notNull)
+        await using var command = connection.CreateCommand();
+        if (filter.OnlyText && FtsQuery.From(filter.Text) is { } match)
         {
-            await using var command = connection.CreateCommand();
-            var where = MediaFilterSql.Where(filter, command);
-            command.CommandText = $"SELECT {value} AS v, COUNT(*) AS c FROM {from} WHERE {notNull} AND {where} GROUP BY v ORDER BY c DESC, v LIMIT $top";
-            command.Parameters.AddWithValue("$top", top);
-            var values = new List<FacetValue>();
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                values.Add(new FacetValue(reader.GetString(0), reader.GetInt32(1)));
-            }
-
-            return values;
+            command.CommandText = "SELECT rowid FROM media_fts WHERE media_fts MATCH $match";
+            command.Parameters.AddWithValue("$match", match);
+        }
+        else
+        {
+            command.CommandText = $"SELECT m.id FROM media m WHERE {MediaFilterSql.Where(filter, command)}";
         }
 
-        return new MediaFacets(
-            await CountAsync("m.model", "media m", "m.model IS NOT NULL"),
-            await CountAsync("m.sampler", "media m", "m.sampler IS NOT NULL"),
-            await CountAsync("m.scheduler", "media m", "m.scheduler IS NOT NULL"),
-            await CountAsync("l.name", "media_loras l JOIN media m ON m.id = l.media_id", "1"),
-            await CountAsync("m.width || 'x' || m.height", "media m", "m.width IS NOT NULL AND m.height IS NOT NULL"));
+        var ids = new List<long>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            ids.Add(reader.GetInt64(0));
+        }
+
+        return ids;
+    }
+
+    /// <summary>
+    /// Facets: without a filter, the in-memory totals; with one, SQL lists the matching ids (from the full-text
+    /// index alone when the text is the only filter) and their codes are counted in memory.
+    /// </summary>
+    public async Task<MediaFacets> FacetsAsync(MediaFilter filter, int top, CancellationToken cancellationToken)
+    {
+        if (filter.IsEmpty || (filter.OnlyText && FtsQuery.From(filter.Text) is null))
+        {
+            return await Task.Run(() => Columns.Totals(top), cancellationToken);
+        }
+
+        var ids = await MatchingIdsAsync(filter, cancellationToken);
+        return Columns.CountOf(ids, top);
     }
 
     /// <summary>How many catalog rows sit directly in each of the given root-relative folders.</summary>
@@ -171,8 +205,12 @@ public sealed class MediaCatalog(CatalogDatabase database, TimeProvider time) : 
         return page;
     }
 
-    public Task ReplaceAsync(MediaRecord record, CancellationToken cancellationToken) =>
-        database.WriteAsync((connection, transaction, ct) => UpsertAsync(transaction, record.SessionId ?? "", record, ct), cancellationToken);
+    public async Task ReplaceAsync(MediaRecord record, CancellationToken cancellationToken)
+    {
+        var id = 0L;
+        await database.WriteAsync(async (connection, transaction, ct) => id = await UpsertAsync(transaction, record.SessionId ?? "", record, ct), cancellationToken);
+        Committed(id, record);
+    }
 
     /// <summary>
     /// Inserts or updates one file's row, keywords, LoRAs and full-text entry, inside a transaction of

@@ -57,6 +57,15 @@ public sealed record MediaFilter
 
     /// <summary>Only these files (by catalog id); null for no such limit.</summary>
     public IReadOnlyList<long>? Ids { get; init; }
+
+    /// <summary>True when nothing but (maybe) text filters: every value, range, kind, folder and id list is open.</summary>
+    public bool OnlyText =>
+        Models.Count == 0 && Samplers.Count == 0 && Schedulers.Count == 0 && Loras.Count == 0 &&
+        Steps == default && Cfg == default && Seed == default && Width == default && Height == default && Score == default && Date == default &&
+        Kind is null && Folder is null && Ids is null;
+
+    /// <summary>True when it filters nothing.</summary>
+    public bool IsEmpty => OnlyText && string.IsNullOrWhiteSpace(Text);
 }
 
 /// <summary>One value of a facet and how many filtered files have it.</summary>

@@ -199,9 +199,10 @@ public sealed class SessionStore(CatalogDatabase database, MediaCatalog media, P
     /// <summary>A committed image's hash goes into the near-duplicate index (a video's, or none, leaves it).</summary>
     private void Indexed(long? id, MediaRecord? record)
     {
-        if (id is { } committed)
+        if (id is { } committed && record is not null)
         {
-            similar.Set(committed, record?.Kind == "image" ? record.PerceptualHash : null);
+            similar.Set(committed, record.Kind == "image" ? record.PerceptualHash : null);
+            media.Committed(committed, record);
         }
     }
 
