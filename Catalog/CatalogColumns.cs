@@ -20,7 +20,13 @@ public sealed class CatalogColumns(CatalogDatabase database)
     private ushort[][] _columns = [[], [], [], []];
     private ushort[]?[] _loras = [];
     private long[] _mtime = [];
-    private float[] _score = [];
+    private double[] _score = [];
+    private double[] _cfg = [];
+    private long[] _seed = [];
+    private short[] _steps = [];
+    private ushort[] _width = [];
+    private ushort[] _height = [];
+    private byte[] _kind = [];
     private bool _loaded;
 
     /// <summary>Records a committed file's facet values (replacing what it had). Before the first use, the load reads them instead.</summary>
@@ -35,7 +41,8 @@ public sealed class CatalogColumns(CatalogDatabase database)
 
             var size = record.Width is { } w && record.Height is { } h ? $"{w}x{h}" : null;
             var loras = (record.LoraWeights?.Select(l => l.Name) ?? record.Loras ?? []).Distinct(StringComparer.Ordinal);
-            SetLocked(id, [record.Model, record.Sampler, record.Scheduler, size], [.. loras], record.ModifiedAt.ToUnixTimeMilliseconds(), record.Score);
+            SetLocked(id, [record.Model, record.Sampler, record.Scheduler, size], [.. loras],
+                new Keys(record.ModifiedAt.ToUnixTimeMilliseconds(), record.Score, record.CfgScale, record.Seed, record.Steps, record.Width, record.Height, record.Kind));
         }
     }
 
@@ -95,7 +102,7 @@ public sealed class CatalogColumns(CatalogDatabase database)
                     continue;
                 }
 
-                var key = sort == MediaSort.Score ? (float.IsNaN(_score[id]) ? double.NegativeInfinity : _score[id]) : _mtime[id];
+                var key = sort == MediaSort.Score ? (double.IsNaN(_score[id]) ? double.NegativeInfinity : _score[id]) : _mtime[id];
                 ranked.Enqueue(id, (key, id));
                 if (ranked.Count > count)
                 {
@@ -112,6 +119,87 @@ public sealed class CatalogColumns(CatalogDatabase database)
             return result;
         }
     }
+
+    /// <summary>
+    /// Whether every part of <paramref name="filter"/> but its text can be tested here: all but a folder or an id
+    /// list. (Values beyond a column's range are kept at its end: steps above 32,767, sizes above 65,535.)
+    /// </summary>
+    public static bool CanFilter(MediaFilter filter) => filter.Folder is null && filter.Ids is null;
+
+    /// <summary>
+    /// The ids that pass every part of <paramref name="filter"/> but its text, among <paramref name="candidates"/>
+    /// (the text's matches) or, when that is null, among every file. Same rules as SQL: a file without a value
+    /// fails any test of it.
+    /// </summary>
+    public List<long> Filter(MediaFilter filter, IReadOnlyList<long>? candidates)
+    {
+        lock (_gate)
+        {
+            LoadLocked();
+            ushort[]? Codes(int facet, IReadOnlyList<string> values) =>
+                values.Count == 0 ? null : [.. values.Select(v => _codes[facet].TryGetValue(v, out var code) ? code : (ushort)0).Where(c => c > 0)];
+            var models = Codes(Model, filter.Models);
+            var samplers = Codes(Sampler, filter.Samplers);
+            var schedulers = Codes(Scheduler, filter.Schedulers);
+            var loras = Codes(Lora, filter.Loras);
+            var lorasWanted = filter.Loras.Distinct(StringComparer.Ordinal).Count();
+            byte kind = filter.Kind switch { null => 0, "image" => 1, "video" => 2, _ => 255 };
+            bool Passes(long id)
+            {
+                if ((models is not null && Array.IndexOf(models, _columns[Model][id]) < 0) ||
+                    (samplers is not null && Array.IndexOf(samplers, _columns[Sampler][id]) < 0) ||
+                    (schedulers is not null && Array.IndexOf(schedulers, _columns[Scheduler][id]) < 0) ||
+                    (kind != 0 && _kind[id] != kind))
+                {
+                    return false;
+                }
+
+                if (loras is not null)
+                {
+                    var has = _loras[id] ?? [];
+                    var found = has.Count(code => Array.IndexOf(loras, code) >= 0);
+                    if (filter.AllLoras ? found < lorasWanted : found == 0)
+                    {
+                        return false;
+                    }
+                }
+
+                return In(filter.Steps, _steps[id] < 0 ? null : _steps[id]) && In(filter.Cfg, double.IsNaN(_cfg[id]) ? null : _cfg[id]) &&
+                    In(filter.Seed, _seed[id] == long.MinValue ? null : _seed[id]) && In(filter.Width, _width[id] == 0 ? null : _width[id]) &&
+                    In(filter.Height, _height[id] == 0 ? null : _height[id]) && In(filter.Score, double.IsNaN(_score[id]) ? null : _score[id]) &&
+                    In(new Range<long>(filter.Date.Min?.ToUnixTimeMilliseconds(), filter.Date.Max?.ToUnixTimeMilliseconds()), _mtime[id]);
+            }
+
+            var passed = new List<long>();
+            if (candidates is not null)
+            {
+                foreach (var id in candidates)
+                {
+                    if (id > 0 && id < _loras.Length && _kind[id] != 0 && Passes(id))
+                    {
+                        passed.Add(id);
+                    }
+                }
+            }
+            else
+            {
+                for (long id = 1; id < _loras.Length; id++)
+                {
+                    if (_kind[id] != 0 && Passes(id))
+                    {
+                        passed.Add(id);
+                    }
+                }
+            }
+
+            return passed;
+        }
+    }
+
+    private static bool In<T>(Range<T> range, T? value)
+        where T : struct, IComparable<T> =>
+        (range.Min is null && range.Max is null) ||
+        (value is { } v && (range.Min is not { } min || v.CompareTo(min) >= 0) && (range.Max is not { } max || v.CompareTo(max) <= 0));
 
     private MediaFacets Shape(int[][] counts, int top)
     {
@@ -149,22 +237,27 @@ public sealed class CatalogColumns(CatalogDatabase database)
 
         using (var command = connection.CreateCommand())
         {
-            command.CommandText = "SELECT id, model, sampler, scheduler, width, height, mtime, score FROM media";
+            command.CommandText = "SELECT id, model, sampler, scheduler, width, height, mtime, score, cfg_scale, seed, steps, kind FROM media";
             using var reader = command.ExecuteReader();
             while (reader.Read())
             {
                 var id = reader.GetInt64(0);
                 string? Text(int i) => reader.IsDBNull(i) ? null : reader.GetString(i);
                 var size = reader.IsDBNull(4) || reader.IsDBNull(5) ? null : $"{reader.GetInt32(4)}x{reader.GetInt32(5)}";
+                int? Int(int i) => reader.IsDBNull(i) ? null : reader.GetInt32(i);
+                double? Real(int i) => reader.IsDBNull(i) ? null : reader.GetDouble(i);
                 SetLocked(id, [Text(1), Text(2), Text(3), size], loras.TryGetValue(id, out var names) ? names : [],
-                    reader.GetInt64(6), reader.IsDBNull(7) ? null : reader.GetDouble(7));
+                    new Keys(reader.GetInt64(6), Real(7), Real(8), reader.IsDBNull(9) ? null : reader.GetInt64(9), Int(10), Int(4), Int(5), reader.GetString(11)));
             }
         }
 
         _loaded = true;
     }
 
-    private void SetLocked(long id, string?[] values, IReadOnlyList<string> loras, long mtime, double? score)
+    /// <summary>A file's sort keys and the values of its range filters.</summary>
+    private readonly record struct Keys(long Mtime, double? Score, double? Cfg, long? Seed, int? Steps, int? Width, int? Height, string Kind);
+
+    private void SetLocked(long id, string?[] values, IReadOnlyList<string> loras, Keys keys)
     {
         if (id <= 0 || id > int.MaxValue - 1)
         {
@@ -193,8 +286,14 @@ public sealed class CatalogColumns(CatalogDatabase database)
         }
 
         _loras[id] = next;
-        _mtime[id] = mtime;
-        _score[id] = score is { } value ? (float)value : float.NaN;
+        _mtime[id] = keys.Mtime;
+        _score[id] = keys.Score ?? double.NaN;
+        _cfg[id] = keys.Cfg ?? double.NaN;
+        _seed[id] = keys.Seed ?? long.MinValue;
+        _steps[id] = keys.Steps is { } steps ? (short)Math.Clamp(steps, 0, short.MaxValue) : (short)-1;
+        _width[id] = keys.Width is { } width ? (ushort)Math.Clamp(width, 0, ushort.MaxValue) : (ushort)0;
+        _height[id] = keys.Height is { } height ? (ushort)Math.Clamp(height, 0, ushort.MaxValue) : (ushort)0;
+        _kind[id] = keys.Kind switch { "image" => 1, "video" => 2, _ => 3 };
     }
 
     /// <summary>A value's code (0 for none); a new value gets the next one, until a facet's 65,535 codes are used.</summary>
@@ -238,5 +337,11 @@ public sealed class CatalogColumns(CatalogDatabase database)
         Array.Resize(ref _loras, length);
         Array.Resize(ref _mtime, length);
         Array.Resize(ref _score, length);
+        Array.Resize(ref _cfg, length);
+        Array.Resize(ref _seed, length);
+        Array.Resize(ref _steps, length);
+        Array.Resize(ref _width, length);
+        Array.Resize(ref _height, length);
+        Array.Resize(ref _kind, length);
     }
 }

@@ -129,21 +129,36 @@ public sealed class MediaCatalog(CatalogDatabase database, TimeProvider time) : 
 
     private static readonly GenerationFields Empty = new(null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, []);
 
-    /// <summary>The ids of the files a filter keeps: from the full-text index alone when the text is the only filter.</summary>
+    /// <summary>
+    /// The ids of the files a filter keeps. The text is the full-text index's (its rowids alone); every other part
+    /// is tested on the columns in memory, unless it names a folder or ids, which SQL tests with the rest.
+    /// </summary>
     private async Task<List<long>> MatchingIdsAsync(MediaFilter filter, CancellationToken cancellationToken)
+    {
+        var match = FtsQuery.From(filter.Text);
+        if (CatalogColumns.CanFilter(filter))
+        {
+            var candidates = match is null ? null : await ListIdsAsync("SELECT rowid FROM media_fts WHERE media_fts MATCH $match", ("$match", match), cancellationToken);
+            return filter.OnlyText && candidates is not null ? candidates : await Task.Run(() => Columns.Filter(filter, candidates), cancellationToken);
+        }
+
+        await using var connection = await database.OpenReadAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT m.id FROM media m WHERE {MediaFilterSql.Where(filter, command)}";
+        return await ReadIdsAsync(command, cancellationToken);
+    }
+
+    private async Task<List<long>> ListIdsAsync(string sql, (string Name, object Value) parameter, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenReadAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        if (filter.OnlyText && FtsQuery.From(filter.Text) is { } match)
-        {
-            command.CommandText = "SELECT rowid FROM media_fts WHERE media_fts MATCH $match";
-            command.Parameters.AddWithValue("$match", match);
-        }
-        else
-        {
-            command.CommandText = $"SELECT m.id FROM media m WHERE {MediaFilterSql.Where(filter, command)}";
-        }
+        command.CommandText = sql;
+        command.Parameters.AddWithValue(parameter.Name, parameter.Value);
+        return await ReadIdsAsync(command, cancellationToken);
+    }
 
+    private static async Task<List<long>> ReadIdsAsync(SqliteCommand command, CancellationToken cancellationToken)
+    {
         var ids = new List<long>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))

@@ -42,4 +42,51 @@ public sealed class CatalogColumnsTests
         Assert.That((Shown(counted.Model), Shown(counted.Sampler), Shown(counted.Lora), Shown(counted.Size)),
             Is.EqualTo((Shown(totals.Model), Shown(totals.Sampler), Shown(totals.Lora), Shown(totals.Size))));
     }
+
+    [Test]
+    public async Task Filtering_in_memory_keeps_exactly_what_SQL_keeps()
+    {
+        using var temp = new TempDirectory();
+        await using var database = new CatalogDatabase(temp.Combine("catalog.db"));
+        var media = new MediaCatalog(database, TimeProvider.System);
+        var store = new SessionStore(database, media, new PerceptualIndex(database));
+        var random = new Random(3);
+        string? Pick(params string?[] values) => values[random.Next(values.Length)];
+        for (var i = 0; i < 300; i++)
+        {
+            var record = new MediaRecord($"d/x{i}.png", 1, DateTimeOffset.FromUnixTimeSeconds(1_700_000_000 + (i * 3600)), i % 7 == 0 ? "video" : "image",
+                new string('a', 64), random.Next(3) == 0 ? null : Pick("512", "1024", "832") is { } w ? int.Parse(w) : null, random.Next(4) == 0 ? null : 1024,
+                Prompt: Pick("a castle", "a forest", "a castle in a forest", null), Steps: random.Next(4) == 0 ? null : random.Next(10, 50),
+                Sampler: Pick("Euler", "Euler a", null), CfgScale: random.Next(4) == 0 ? null : Math.Round(random.NextDouble() * 10, 1),
+                Seed: random.Next(4) == 0 ? null : random.Next(100), Model: Pick("sdxl", "flux", null), Score: random.Next(3) == 0 ? null : Math.Round(random.NextDouble() * 5, 2),
+                Scheduler: Pick("Karras", null), LoraWeights: [.. new[] { "detail", "style", "fox" }.Where(_ => random.Next(3) == 0).Select(l => new LoraUse(l, 1))]);
+            await store.CommitFileAsync("s", i, record, new SessionFileResult(record.Path, FileStates.Committed, "commit", null, 1, 0), default, CancellationToken.None);
+        }
+
+        MediaFilter[] filters =
+        [
+            new() { Models = ["sdxl"] }, new() { Models = ["sdxl", "flux"], Samplers = ["Euler"] }, new() { Schedulers = ["Karras"], Kind = "image" },
+            new() { Loras = ["detail", "style"] }, new() { Loras = ["detail", "style"], AllLoras = true }, new() { Loras = ["nobody"] },
+            new() { Steps = new Range<int>(20, 30) }, new() { Cfg = new Range<double>(2.5, 6.1) }, new() { Seed = new Range<long>(42, 42) },
+            new() { Width = new Range<int>(600, null), Height = new Range<int>(1024, 1024) }, new() { Score = new Range<double>(null, 2.5) },
+            new() { Kind = "video" }, new() { Date = new Range<DateTimeOffset>(DateTimeOffset.FromUnixTimeSeconds(1_700_000_000 + (50 * 3600)), DateTimeOffset.FromUnixTimeSeconds(1_700_000_000 + (120 * 3600))) },
+            new() { Text = "castle", Models = ["flux"] }, new() { Text = "\"castle in\"", Steps = new Range<int>(null, 40) }, new() { Text = "forest" },
+        ];
+        foreach (var filter in filters)
+        {
+            foreach (var sort in new[] { MediaSort.Date, MediaSort.Score })
+            {
+                // The same filter with a folder every file is in goes to SQL whole.
+                var inMemory = (await media.SearchAsync(filter, sort, 1000, 0, CancellationToken.None)).Select(h => h.Path).ToList();
+                var bySql = (await media.SearchAsync(filter with { Folder = "d" }, sort, 1000, 0, CancellationToken.None)).Select(h => h.Path).ToList();
+                Assert.That(inMemory, Is.EqualTo(bySql), $"{sort}: {filter}");
+                Assert.That(bySql.Count > 0 || filter.Loras.Contains("nobody"), Is.True, $"a filter that keeps something: {filter}");
+            }
+
+            var facets = await media.FacetsAsync(filter, 10, CancellationToken.None);
+            var sqlFacets = await media.FacetsAsync(filter with { Folder = "d" }, 10, CancellationToken.None);
+            Assert.That(Shown(facets.Model).Concat(Shown(facets.Lora)).Concat(Shown(facets.Size)),
+                Is.EqualTo(Shown(sqlFacets.Model).Concat(Shown(sqlFacets.Lora)).Concat(Shown(sqlFacets.Size))), $"facets: {filter}");
+        }
+    }
 }
