@@ -38,22 +38,19 @@ public sealed class MediaCatalog(CatalogDatabase database, TimeProvider time) : 
     /// <summary>Tells the in-memory indexes about a row once its transaction committed.</summary>
     internal void Committed(long id, MediaRecord record) => Columns.Set(id, record);
 
-    public async Task<MediaRecord?> GetMediaAsync(string path, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenReadAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT {Sql.MediaColumns}, (SELECT group_concat(keyword, char(31)) FROM media_keywords k WHERE k.media_id = m.id) FROM media m WHERE path = $path";
-        command.Parameters.AddWithValue("$path", path);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        return await reader.ReadAsync(cancellationToken) ? Sql.ReadMedia(reader) : null;
-    }
+    /// <summary>A whole row as <see cref="Sql.ReadMedia"/> reads it: the media columns, then the keywords.</summary>
+    private const string SelectMedia = $"SELECT {Sql.MediaColumns}, (SELECT group_concat(keyword, char(31)) FROM media_keywords k WHERE k.media_id = m.id)";
 
-    public async Task<MediaRecord?> GetMediaAsync(long id, CancellationToken cancellationToken)
+    public Task<MediaRecord?> GetMediaAsync(string path, CancellationToken cancellationToken) => ReadOneAsync("path = $key", path, cancellationToken);
+
+    public Task<MediaRecord?> GetMediaAsync(long id, CancellationToken cancellationToken) => ReadOneAsync("id = $key", id, cancellationToken);
+
+    private async Task<MediaRecord?> ReadOneAsync(string where, object key, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenReadAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT {Sql.MediaColumns}, (SELECT group_concat(keyword, char(31)) FROM media_keywords k WHERE k.media_id = m.id) FROM media m WHERE id = $id";
-        command.Parameters.AddWithValue("$id", id);
+        command.CommandText = $"{SelectMedia} FROM media m WHERE {where}";
+        command.Parameters.AddWithValue("$key", key);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken) ? Sql.ReadMedia(reader) : null;
     }
@@ -124,7 +121,7 @@ public sealed class MediaCatalog(CatalogDatabase database, TimeProvider time) : 
         double? Real(int i) => r.IsDBNull(first + i) ? null : r.GetDouble(first + i);
         var fields = new GenerationFields(Text(0), Int(1), Text(2), Text(3), Real(4), r.IsDBNull(first + 5) ? null : r.GetInt64(first + 5), Text(6), Text(7), Text(8),
             Real(9), Int(10), Real(11), Text(12), Text(13), Text(14), Int(15), loras);
-        return fields with { Loras = [] } == Empty ? null : fields;
+        return loras.Count == 0 && fields with { Loras = Empty.Loras } == Empty ? null : fields;
     }
 
     private static readonly GenerationFields Empty = new(null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, []);
@@ -207,7 +204,7 @@ public sealed class MediaCatalog(CatalogDatabase database, TimeProvider time) : 
     {
         await using var connection = await database.OpenReadAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT {Sql.MediaColumns}, (SELECT group_concat(keyword, char(31)) FROM media_keywords k WHERE k.media_id = m.id), m.id FROM media m WHERE m.id > $after ORDER BY m.id LIMIT $limit";
+        command.CommandText = $"{SelectMedia}, m.id FROM media m WHERE m.id > $after ORDER BY m.id LIMIT $limit";
         command.Parameters.AddWithValue("$after", afterId);
         command.Parameters.AddWithValue("$limit", limit);
         var page = new List<(long, MediaRecord)>();

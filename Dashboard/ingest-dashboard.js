@@ -8,6 +8,7 @@
 (function () {
     'use strict';
 
+    // The final states, as wire.js has them (a unit test checks both against the server).
     var FINAL = ['completed', 'error', 'cancelled', 'interrupted', 'committed', 'commit_error'];
     var POLL_MS = 1000;
     var PROBE_MS = 15000;

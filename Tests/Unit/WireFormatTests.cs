@@ -28,6 +28,20 @@ public sealed partial class WireFormatTests
         Assert.That(names, Is.EquivalentTo(server));
     }
 
+    [Test]
+    public void The_dashboard_script_knows_the_same_final_states_as_the_server()
+    {
+        // A classic script bundled by Hangfire: it cannot import wire.js, so its copy is checked here.
+        var script = File.ReadAllText(Path.Combine(Repository.Root, "Dashboard", "ingest-dashboard.js"));
+        var finals = DashboardFinalStates().Match(script);
+        Assert.That(finals.Success, Is.True, "ingest-dashboard.js declares FINAL");
+        var names = QuotedString().Matches(finals.Groups["body"].Value).Select(m => m.Groups["text"].Value);
+        Assert.That(names, Is.EquivalentTo(Enum.GetValues<SessionStatus>().Where(s => s.IsTerminal()).Select(s => s.ToWire())));
+    }
+
+    [GeneratedRegex(@"var FINAL = \[(?<body>[^\]]*)\]")]
+    private static partial Regex DashboardFinalStates();
+
     [GeneratedRegex(@"export const Events = Object\.freeze\(\{(?<body>[^}]*)\}\)")]
     private static partial Regex EventsObject();
 
