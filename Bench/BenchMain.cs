@@ -9,7 +9,8 @@ namespace IngestLite.Bench;
 /// <summary>
 /// Starts IngestLite in-process on Kestrel (127.0.0.1), drives it over real HTTP, prints a Markdown
 /// table and, with --json PATH, writes the same figures as JSON. --quick finishes in under 2 minutes;
-/// --only a,b runs some scenarios (latency, bandwidth, connections, fanout, soak, catalog, ingest, report);
+/// --only a,b runs some scenarios (latency, bandwidth, connections, fanout, soak, catalog, images, ingest, report);
+/// --images N sets how many 1024x1024 PNGs the images scenario ingests against the Python peer;
 /// --catalog-sizes 10000,1000000 sets the catalog scenario's row counts;
 /// --clients 1,100 runs only those SSE latency rows (no polling rows); --samples DIR writes every SSE latency sample there.
 /// </summary>
@@ -104,6 +105,14 @@ public static class BenchMain
             {
                 var sizes = Option(args, "--catalog-sizes")?.Split(',').Select(c => int.Parse(c, CultureInfo.InvariantCulture)).ToArray();
                 rows.AddRange(await CatalogScale.RunAsync(work, sizes ?? (quick ? [10_000, 100_000] : [10_000, 100_000, 1_000_000])));
+            }
+
+            if (Runs("images"))
+            {
+                var (imageRows, imageFigures) = await ImageIngest.RunAsync(app, count: int.Parse(Option(args, "--images") ?? (quick ? "60" : "300"), CultureInfo.InvariantCulture),
+                    rounds: quick ? 1 : 3, FindAppRoot());
+                rows.AddRange(imageRows);
+                figures.AddRange(imageFigures);
             }
 
             if (Runs("ingest"))

@@ -45,7 +45,7 @@ public static class MediaMetadataReader
 
     public static MediaMetadata Read(Stream stream)
     {
-        var directories = ImageMetadataReader.ReadMetadata(stream);
+        var directories = ImageMetadataReader.ReadMetadata(PngWithoutPixels(stream) ?? stream);
 
         var errors = directories.SelectMany(d => d.Errors).ToList();
         int? width = null, height = null;
@@ -118,6 +118,62 @@ public static class MediaMetadataReader
         var generation = GenerationParser.Parse(textChunks, userComment);
         return new MediaMetadata(
             width, height, takenAt, duration, generation, textChunks.GetValueOrDefault("prompt"), textChunks.GetValueOrDefault("workflow"), textChunks, userComment);
+    }
+
+    /// <summary>
+    /// A PNG's chunks without its image data (IDAT, and APNG's fdAT), up to IEND or to where the file is cut short; null
+    /// when the stream is not a seekable PNG (the reader then sees it whole). MetadataExtractor 2.4.3 reads every
+    /// chunk's bytes into an array, wanted or not: for a 3 MB Stable Diffusion PNG that was 3 MB of garbage per file and
+    /// ~10 ms, most of the cost of reading its metadata.
+    /// </summary>
+    private static MemoryStream? PngWithoutPixels(Stream stream)
+    {
+        if (!stream.CanSeek)
+        {
+            return null;
+        }
+
+        var start = stream.Position;
+        var kept = new MemoryStream();
+        Span<byte> header = stackalloc byte[8];
+        if (stream.ReadAtLeast(header, 8, throwOnEndOfStream: false) != 8 || !header.SequenceEqual((ReadOnlySpan<byte>)[0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A]))
+        {
+            stream.Position = start;
+            return null;
+        }
+
+        kept.Write(header);
+        while (stream.ReadAtLeast(header, 8, throwOnEndOfStream: false) == 8)
+        {
+            var length = System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(header);
+            var pixels = header[4..].SequenceEqual("IDAT"u8) || header[4..].SequenceEqual("fdAT"u8);
+            if (length < 0 || stream.Position + length + 4 > stream.Length)
+            {
+                break;
+            }
+
+            if (pixels)
+            {
+                stream.Seek(length + 4, SeekOrigin.Current);
+                continue;
+            }
+
+            kept.Write(header);
+            var body = new byte[length + 4];
+            stream.ReadExactly(body);
+            kept.Write(body);
+            if (header[4..].SequenceEqual("IEND"u8))
+            {
+                kept.Position = 0;
+                return kept;
+            }
+        }
+
+        // Cut short (an unfinished download or copy): what was read, closed with an IEND, so the header and the text
+        // before the cut are still found; the decoder reports the truncated pixels.
+        kept.Write([0, 0, 0, 0, (byte)'I', (byte)'E', (byte)'N', (byte)'D', 0xAE, 0x42, 0x60, 0x82]);
+        kept.Position = 0;
+        return kept;
     }
 
     private static double? Duration(QuickTimeMovieHeaderDirectory movie)

@@ -55,10 +55,73 @@ public static class PerceptualHash
         }
 
         var fit = Math.Min(1.0, (double)thumbnailSide / Math.Max(decoded.Width, decoded.Height));
-        var thumbInfo = new SKImageInfo(Math.Max(1, (int)Math.Round(decoded.Width * fit)), Math.Max(1, (int)Math.Round(decoded.Height * fit)), SKColorType.Rgba8888, SKAlphaType.Premul);
-        using var thumb = fit < 1 ? decoded.Resize(thumbInfo, new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.Linear)) : decoded.Copy();
+        // An opaque image says so: the WebP encoder then skips its alpha work (measured: 11 ms -> 9 ms at 320²).
+        var thumbInfo = new SKImageInfo(Math.Max(1, (int)Math.Round(decoded.Width * fit)), Math.Max(1, (int)Math.Round(decoded.Height * fit)), SKColorType.Rgba8888,
+            codec.Info.AlphaType == SKAlphaType.Opaque ? SKAlphaType.Opaque : SKAlphaType.Premul);
+        using var thumb = fit < 1 ? Shrink(decoded, thumbInfo) : decoded.Copy();
         using var data = thumb?.Encode(SKEncodedImageFormat.Webp, webpQuality);
         return new ImageDerivatives(hash.Value, data?.ToArray());
+    }
+
+    /// <summary>
+    /// Downscales by halving with a 2×2 box filter until one more halving would undershoot, then one bilinear step:
+    /// the smoothing of a mipmap without building the whole chain. Measured on a 1024² PNG: Skia's mipmapped resize
+    /// 12 ms, halving by Skia's bilinear resize 5.5 ms, halving here ~1.5 ms.
+    /// </summary>
+    private static SKBitmap? Shrink(SKBitmap source, SKImageInfo target)
+    {
+        var current = source;
+        try
+        {
+            while (current.Width >= target.Width * 2 && current.Height >= target.Height * 2)
+            {
+                var half = Halve(current);
+                if (!ReferenceEquals(current, source))
+                {
+                    current.Dispose();
+                }
+
+                current = half;
+            }
+
+            return current.Resize(target, new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.None));
+        }
+        finally
+        {
+            if (!ReferenceEquals(current, source))
+            {
+                current.Dispose();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Each output pixel the rounded mean of a 2×2 block of 32-bit pixels (an odd last row or column is dropped);
+    /// four 8-bit channels are summed two at a time in 16-bit lanes of one 32-bit word, so nothing overflows.
+    /// Averaging premultiplied values is what a box filter should do.
+    /// </summary>
+    private static SKBitmap Halve(SKBitmap source)
+    {
+        var (width, height) = (source.Width / 2, source.Height / 2);
+        var half = new SKBitmap(source.Info.WithSize(width, height));
+        var input = source.GetPixelSpan();
+        var output = half.GetPixelSpan();
+        for (var y = 0; y < height; y++)
+        {
+            var top = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, uint>(input.Slice(2 * y * source.RowBytes, source.Width * 4));
+            var bottom = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, uint>(input.Slice(((2 * y) + 1) * source.RowBytes, source.Width * 4));
+            var row = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, uint>(output.Slice(y * half.RowBytes, width * 4));
+            for (var x = 0; x < width; x++)
+            {
+                uint a = top[2 * x], b = top[(2 * x) + 1], c = bottom[2 * x], d = bottom[(2 * x) + 1];
+                const uint Even = 0x00FF00FF;
+                var low = (a & Even) + (b & Even) + (c & Even) + (d & Even) + 0x00020002;
+                var high = ((a >> 8) & Even) + ((b >> 8) & Even) + ((c >> 8) & Even) + ((d >> 8) & Even) + 0x00020002;
+                row[x] = ((low >> 2) & Even) | (((high >> 2) & Even) << 8);
+            }
+        }
+
+        return half;
     }
 
     private static ulong? Hash(SKBitmap decoded)

@@ -40,6 +40,56 @@ public sealed class MediaMetadataTests
     }
 
     [Test]
+    public void Reading_a_large_png_s_metadata_does_not_read_its_pixels_and_text_after_the_pixels_is_still_found()
+    {
+        // 1024² of noise: ~3 MB of IDAT. One text chunk before the pixels, one after them, which must still be seen.
+        var noise = new byte[1024 * 1024 * 4];
+        new Random(3).NextBytes(noise);
+        using var bitmap = new SkiaSharp.SKBitmap(new SkiaSharp.SKImageInfo(1024, 1024, SkiaSharp.SKColorType.Rgba8888, SkiaSharp.SKAlphaType.Unpremul));
+        System.Runtime.InteropServices.Marshal.Copy(noise, 0, bitmap.GetPixels(), noise.Length);
+        var bytes = bitmap.Encode(SkiaSharp.SKEncodedImageFormat.Png, 100).ToArray();
+        const int AfterHeader = 8 + 25;
+        var iend = bytes.Length - 12;
+        byte[] after = [.. bytes[..AfterHeader], .. PngTextChunk("parameters", MediaFactory.A1111Parameters(FoxPrompt)), .. bytes[AfterHeader..iend],
+            .. PngTextChunk("prompt", MediaFactory.ComfyPrompt("after the pixels")), .. bytes[iend..]];
+        using var stream = new MemoryStream(after);
+        MediaMetadataReader.Read(new MemoryStream(after));
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var metadata = MediaMetadataReader.Read(stream);
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.That((metadata.Width, metadata.Height), Is.EqualTo((1024, 1024)));
+        Assert.That(metadata.TextChunks!["parameters"], Is.EqualTo(MediaFactory.A1111Parameters(FoxPrompt)));
+        Assert.That(metadata.ComfyPrompt, Does.Contain("after the pixels"));
+        Assert.That(bytes.Length, Is.GreaterThan(1_000_000), "the image data is large");
+        Assert.That(allocated, Is.LessThan(bytes.Length / 4), "the pixel data is skipped, not read into memory");
+    }
+
+    [Test]
+    public void A_png_cut_short_inside_its_pixels_still_reports_its_header_and_text()
+    {
+        var path = _temp.Combine("cut.png");
+        MediaFactory.WritePng(path, 256, 256, [("parameters", MediaFactory.A1111Parameters(FoxPrompt))], seed: 4);
+        var bytes = File.ReadAllBytes(path);
+
+        var metadata = MediaMetadataReader.Read(new MemoryStream(bytes[..(bytes.Length / 2)]));
+
+        Assert.That((metadata.Width, metadata.Height), Is.EqualTo((256, 256)));
+        Assert.That(metadata.Generation?.Prompt, Is.EqualTo(FoxPrompt));
+    }
+
+    private static byte[] PngTextChunk(string key, string text)
+    {
+        byte[] typed = [.. "tEXt"u8, .. System.Text.Encoding.Latin1.GetBytes(key), 0, .. System.Text.Encoding.Latin1.GetBytes(text)];
+        var chunk = new byte[typed.Length + 8];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(chunk, typed.Length - 4);
+        typed.CopyTo(chunk, 4);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(chunk.AsSpan(chunk.Length - 4), Crc32.Compute(typed));
+        return chunk;
+    }
+
+    [Test]
     public void Read_png_with_comfyui_prompt_and_workflow()
     {
         var path = _temp.Combine("comfy.png");
