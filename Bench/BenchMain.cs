@@ -11,7 +11,7 @@ namespace IngestLite.Bench;
 /// table and, with --json PATH, writes the same figures as JSON. --quick finishes in under 2 minutes;
 /// --only a,b runs some scenarios (latency, bandwidth, connections, fanout, soak, catalog, images, ingest, report);
 /// --images N sets how many 1024x1024 PNGs the images scenario ingests against the Python peer;
-/// --catalog-sizes 10000,1000000 sets the catalog scenario's row counts;
+/// --catalog-sizes 10000,1000000 sets the catalog scenario's row counts; --catalog-keep DIR keeps the filled catalogs there for later runs;
 /// --clients 1,100 runs only those SSE latency rows (no polling rows); --samples DIR writes every SSE latency sample there.
 /// </summary>
 public static class BenchMain
@@ -104,7 +104,8 @@ public static class BenchMain
             if (Runs("catalog"))
             {
                 var sizes = Option(args, "--catalog-sizes")?.Split(',').Select(c => int.Parse(c, CultureInfo.InvariantCulture)).ToArray();
-                rows.AddRange(await CatalogScale.RunAsync(work, sizes ?? (quick ? [10_000, 100_000] : [10_000, 100_000, 1_000_000])));
+                Directory.CreateDirectory(work);
+                rows.AddRange(await CatalogScale.RunAsync(work, sizes ?? (quick ? [10_000, 100_000] : [10_000, 100_000, 1_000_000]), Option(args, "--catalog-keep")));
             }
 
             if (Runs("images"))
@@ -126,6 +127,12 @@ public static class BenchMain
                 rows.AddRange(ingestRows);
                 figures.AddRange(ingestFigures);
             }
+        }
+
+        if (Runs("catalog") && Directory.Exists(work) && Directory.GetFiles(work, "catalog-*.db").OrderBy(f => new FileInfo(f).Length).LastOrDefault() is { } largest)
+        {
+            // After the main app is gone: these apps start one at a time, as Hangfire's static storage wants.
+            rows.AddRange(await CatalogScale.InsertRateAsync(work, largest, rounds: quick ? 2 : 4, files: quick ? 1000 : 2000));
         }
 
         Console.WriteLine($"IngestLite benchmark ({(quick ? "quick" : "full")}) on {Environment.ProcessorCount} cores, .NET {Environment.Version}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {total.Elapsed.TotalSeconds:F0} s");

@@ -14,16 +14,34 @@ public static class CatalogScale
 {
     private const int Repeats = 20;
 
-    public static async Task<List<Row>> RunAsync(string work, IReadOnlyList<int> sizes)
+    /// <param name="keep">A folder where filled catalogs are kept and reused by later runs (a million rows take ~3.5 minutes to fill), or null.</param>
+    public static async Task<List<Row>> RunAsync(string work, IReadOnlyList<int> sizes, string? keep = null)
     {
         var rows = new List<Row>();
         foreach (var size in sizes)
         {
-            var path = Path.Combine(work, $"catalog-{size}.db");
+            var path = Path.Combine(keep ?? work, $"catalog-{size}.db");
+            var reused = File.Exists(path);
             await using var database = new CatalogDatabase(path);
             var fill = Stopwatch.StartNew();
-            await FillAsync(database, size);
-            Console.Error.WriteLine($"  catalog of {size:N0} rows filled in {fill.Elapsed.TotalSeconds:F1} s, {new FileInfo(path).Length / 1e6:F0} MB");
+            if (!reused)
+            {
+                await FillAsync(database, size);
+            }
+
+            Console.Error.WriteLine($"  catalog of {size:N0} rows {(reused ? "reused" : "filled")} in {fill.Elapsed.TotalSeconds:F1} s, {new FileInfo(path).Length / 1e6:F0} MB");
+            if (keep is not null && size == sizes.Max())
+            {
+                // The insert-rate rounds add rows: they get a copy.
+                await using (var connection = await database.OpenReadAsync(CancellationToken.None))
+                {
+                    await using var checkpoint = connection.CreateCommand();
+                    checkpoint.CommandText = "PRAGMA wal_checkpoint(TRUNCATE)";
+                    await checkpoint.ExecuteNonQueryAsync();
+                }
+
+                File.Copy(path, Path.Combine(work, $"catalog-{size}.db"), overwrite: true);
+            }
             var catalog = new MediaCatalog(database, TimeProvider.System);
             var label = size >= 1_000_000 ? $"{size / 1_000_000}M" : $"{size / 1000}k";
             var searches = new (string Name, MediaFilter Filter, MediaSort Sort)[]
@@ -77,6 +95,47 @@ public static class CatalogScale
         }
 
         return rows;
+    }
+
+    /// <summary>
+    /// The ingest's insert rate into a full catalog against an empty one. Each round starts an app on each side in
+    /// turn (alternating which goes first): an app on <paramref name="fullCatalog"/>, and one on a new, empty catalog.
+    /// Each app ingests an untimed corpus first (so it has loaded its in-memory columns and indexes, and jitted), then
+    /// three timed corpora of new files; the round's figure for a side is the median of its three. Files/s from the
+    /// session's own clock; the cost is the median of the rounds' paired ratios.
+    /// </summary>
+    public static async Task<List<Row>> InsertRateAsync(string work, string fullCatalog, int rounds, int files)
+    {
+        var rates = new Dictionary<string, List<double>> { ["empty"] = [], ["full"] = [] };
+        var label = Path.GetFileNameWithoutExtension(fullCatalog).Replace("catalog-", "", StringComparison.Ordinal);
+        var corpus = 0;
+        for (var round = 0; round < rounds; round++)
+        {
+            foreach (var side in round % 2 == 0 ? new[] { "empty", "full" } : ["full", "empty"])
+            {
+                var directory = Path.Combine(work, $"insert-{side}-{round}");
+                using var app = new Tests.Support.AppHost(directory, new Dictionary<string, string?>
+                {
+                    ["Ingest:CatalogPath"] = side == "full" ? fullCatalog : Path.Combine(directory, "catalog.db"),
+                    ["Logging:LogLevel:Default"] = "Error",
+                }).Start();
+                // Each corpus has new paths (its folder is named by its size), so every file is an insert.
+                await Throughput.RunAsync(app, Throughput.BuildCorpus(app, files + corpus++), viewers: null);
+                var timed = new List<double>();
+                for (var run = 0; run < 3; run++)
+                {
+                    timed.Add((await Throughput.RunAsync(app, Throughput.BuildCorpus(app, files + corpus++), viewers: null)).FilesPerSecond);
+                }
+
+                rates[side].Add(Paired.MedianWithInterval(timed).Median);
+                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  insert into {side} catalog: {rates[side][^1]:F0} files/s (median of 3)"));
+            }
+        }
+
+        var cost = Paired.MedianWithInterval([.. rates["empty"].Zip(rates["full"], (empty, full) => 100 * (1 - (full / empty)))]);
+        var note = string.Create(CultureInfo.InvariantCulture,
+            $"files/s, ingest of {files} new small files, 2 workers, all stages, one value per round; the full catalog costs {cost.Median:F1}% (median of {rounds} rounds' ratios; range {cost.Low:F1}..{cost.High:F1})");
+        return [Row.From("ingest into an empty catalog", rates["empty"], note), Row.From($"ingest into a catalog of {label} rows", rates["full"], note)];
     }
 
     private static async Task<List<double>> TimeAsync<T>(Func<Task<T>> query)

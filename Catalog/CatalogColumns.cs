@@ -27,6 +27,11 @@ public sealed class CatalogColumns(CatalogDatabase database)
     private ushort[] _width = [];
     private ushort[] _height = [];
     private byte[] _kind = [];
+
+    /// <summary>Per block of 4,096 ids, the largest file date and score ever set in it: upper bounds for stopping a search early.</summary>
+    private long[] _blockMtime = [];
+    private double[] _blockScore = [];
+    private const int BlockBits = 12;
     private bool _loaded;
 
     /// <summary>Records a committed file's facet values (replacing what it had). Before the first use, the load reads them instead.</summary>
@@ -94,26 +99,134 @@ public sealed class CatalogColumns(CatalogDatabase database)
         lock (_gate)
         {
             LoadLocked();
-            var ranked = new PriorityQueue<long, (double Key, long Id)>(count + 1);
+            var page = new Page(count);
             foreach (var id in ids)
             {
-                if (id <= 0 || id >= _loras.Length)
+                if (id > 0 && id < _loras.Length)
                 {
-                    continue;
-                }
-
-                var key = sort == MediaSort.Score ? (double.IsNaN(_score[id]) ? double.NegativeInfinity : _score[id]) : _mtime[id];
-                ranked.Enqueue(id, (key, id));
-                if (ranked.Count > count)
-                {
-                    ranked.Dequeue();
+                    page.Offer(id, Key(id, sort));
                 }
             }
 
-            var result = new long[ranked.Count];
+            return page.Ids();
+        }
+    }
+
+    /// <summary>
+    /// The first <paramref name="count"/> files, in a sort's order (see <see cref="Top"/>), that pass every part of
+    /// <paramref name="filter"/> but its text: among <paramref name="candidates"/> (the text's matches, in chunks, in
+    /// descending id order) or, when that is null, among every file. The files are seen newest id first, and the
+    /// search stops once the page is full and no file left could enter it: their ids are lower, so it is enough that
+    /// the page's last key is at least the largest key of any lower block of ids. When files are catalogued roughly
+    /// in date order (an ingest usually is), a date-sorted page is found after a few pages' worth of matches; in the
+    /// worst case every candidate is seen, as <see cref="Filter"/> sees them.
+    /// </summary>
+    public IReadOnlyList<long> TopMatching(MediaFilter filter, MediaSort sort, int count, IEnumerable<IReadOnlyList<long>>? candidates)
+    {
+        var page = new Page(count);
+        foreach (var chunk in candidates ?? [])
+        {
+            lock (_gate)
+            {
+                LoadLocked();
+                if (Rank(new Matcher(this, filter), sort, page, chunk))
+                {
+                    break;
+                }
+            }
+        }
+
+        if (candidates is null)
+        {
+            lock (_gate)
+            {
+                LoadLocked();
+                Rank(new Matcher(this, filter), sort, page, Descending(_loras.Length - 1));
+            }
+        }
+
+        return page.Ids();
+
+        static IEnumerable<long> Descending(long from)
+        {
+            for (var id = from; id > 0; id--)
+            {
+                yield return id;
+            }
+        }
+    }
+
+    /// <summary>Offers the matching <paramref name="ids"/> (descending) to the page; true when no lower id could enter it.</summary>
+    private bool Rank(Matcher matcher, MediaSort sort, Page page, IEnumerable<long> ids)
+    {
+        // The largest key in blocks 0..b, for every b: a bound on the key of any id in them.
+        var blocks = (_loras.Length >> BlockBits) + 1;
+        var bound = new double[blocks];
+        var running = double.NegativeInfinity;
+        for (var b = 0; b < blocks && b < _blockMtime.Length; b++)
+        {
+            running = Math.Max(running, sort == MediaSort.Score ? _blockScore[b] : _blockMtime[b]);
+            bound[b] = running;
+        }
+
+        for (var b = _blockMtime.Length; b < blocks; b++)
+        {
+            bound[b] = running;
+        }
+
+        foreach (var id in ids)
+        {
+            if (id <= 0 || id >= _loras.Length)
+            {
+                continue;
+            }
+
+            // Every id left is at most this one: ids seen before are higher, so they also win ties.
+            if (page.Full && page.Lowest >= bound[id >> BlockBits])
+            {
+                return true;
+            }
+
+            if (_kind[id] != 0 && matcher.Passes(id))
+            {
+                page.Offer(id, Key(id, sort));
+            }
+        }
+
+        return false;
+    }
+
+    private double Key(long id, MediaSort sort) => sort == MediaSort.Score ? (double.IsNaN(_score[id]) ? double.NegativeInfinity : _score[id]) : _mtime[id];
+
+    /// <summary>The best <c>count</c> ids by (key, id), highest first.</summary>
+    private sealed class Page(int count)
+    {
+        private readonly PriorityQueue<long, (double Key, long Id)> _ranked = new(count + 1);
+
+        public bool Full => count == 0 || _ranked.Count == count;
+
+        /// <summary>The key of the page's last id (valid when full).</summary>
+        public double Lowest => _ranked.TryPeek(out _, out var lowest) ? lowest.Key : double.PositiveInfinity;
+
+        public void Offer(long id, double key)
+        {
+            if (_ranked.Count < count)
+            {
+                _ranked.Enqueue(id, (key, id));
+            }
+            else if (count > 0 && _ranked.TryPeek(out _, out var lowest) && (key, id).CompareTo(lowest) > 0)
+            {
+                // Most ids rank below the page's last once it fills: one comparison, no heap work.
+                _ranked.DequeueEnqueue(id, (key, id));
+            }
+        }
+
+        public long[] Ids()
+        {
+            var result = new long[_ranked.Count];
             for (var i = result.Length - 1; i >= 0; i--)
             {
-                result[i] = ranked.Dequeue();
+                result[i] = _ranked.Dequeue();
             }
 
             return result;
@@ -136,46 +249,13 @@ public sealed class CatalogColumns(CatalogDatabase database)
         lock (_gate)
         {
             LoadLocked();
-            ushort[]? Codes(int facet, IReadOnlyList<string> values) =>
-                values.Count == 0 ? null : [.. values.Select(v => _codes[facet].TryGetValue(v, out var code) ? code : (ushort)0).Where(c => c > 0)];
-            var models = Codes(Model, filter.Models);
-            var samplers = Codes(Sampler, filter.Samplers);
-            var schedulers = Codes(Scheduler, filter.Schedulers);
-            var loras = Codes(Lora, filter.Loras);
-            var lorasWanted = filter.Loras.Distinct(StringComparer.Ordinal).Count();
-            byte kind = filter.Kind switch { null => 0, "image" => 1, "video" => 2, _ => 255 };
-            bool Passes(long id)
-            {
-                if ((models is not null && Array.IndexOf(models, _columns[Model][id]) < 0) ||
-                    (samplers is not null && Array.IndexOf(samplers, _columns[Sampler][id]) < 0) ||
-                    (schedulers is not null && Array.IndexOf(schedulers, _columns[Scheduler][id]) < 0) ||
-                    (kind != 0 && _kind[id] != kind))
-                {
-                    return false;
-                }
-
-                if (loras is not null)
-                {
-                    var has = _loras[id] ?? [];
-                    var found = has.Count(code => Array.IndexOf(loras, code) >= 0);
-                    if (filter.AllLoras ? found < lorasWanted : found == 0)
-                    {
-                        return false;
-                    }
-                }
-
-                return In(filter.Steps, _steps[id] < 0 ? null : _steps[id]) && In(filter.Cfg, double.IsNaN(_cfg[id]) ? null : _cfg[id]) &&
-                    In(filter.Seed, _seed[id] == long.MinValue ? null : _seed[id]) && In(filter.Width, _width[id] == 0 ? null : _width[id]) &&
-                    In(filter.Height, _height[id] == 0 ? null : _height[id]) && In(filter.Score, double.IsNaN(_score[id]) ? null : _score[id]) &&
-                    In(new Range<long>(filter.Date.Min?.ToUnixTimeMilliseconds(), filter.Date.Max?.ToUnixTimeMilliseconds()), _mtime[id]);
-            }
-
+            var matcher = new Matcher(this, filter);
             var passed = new List<long>();
             if (candidates is not null)
             {
                 foreach (var id in candidates)
                 {
-                    if (id > 0 && id < _loras.Length && _kind[id] != 0 && Passes(id))
+                    if (id > 0 && id < _loras.Length && _kind[id] != 0 && matcher.Passes(id))
                     {
                         passed.Add(id);
                     }
@@ -185,7 +265,7 @@ public sealed class CatalogColumns(CatalogDatabase database)
             {
                 for (long id = 1; id < _loras.Length; id++)
                 {
-                    if (_kind[id] != 0 && Passes(id))
+                    if (_kind[id] != 0 && matcher.Passes(id))
                     {
                         passed.Add(id);
                     }
@@ -193,6 +273,64 @@ public sealed class CatalogColumns(CatalogDatabase database)
             }
 
             return passed;
+        }
+    }
+
+    /// <summary>A filter's tests on the columns (all but its text, folder and ids); used under the lock.</summary>
+    private sealed class Matcher
+    {
+        private readonly CatalogColumns _c;
+        private readonly MediaFilter _filter;
+        private readonly ushort[]? _models, _samplers, _schedulers, _loras;
+        private readonly int _lorasWanted;
+        private readonly byte _kind;
+        private readonly Range<long> _date;
+
+        public Matcher(CatalogColumns columns, MediaFilter filter)
+        {
+            _c = columns;
+            _filter = filter;
+            ushort[]? Codes(int facet, IReadOnlyList<string> values) =>
+                values.Count == 0 ? null : [.. values.Select(v => columns._codes[facet].TryGetValue(v, out var code) ? code : (ushort)0).Where(c => c > 0)];
+            _models = Codes(Model, filter.Models);
+            _samplers = Codes(Sampler, filter.Samplers);
+            _schedulers = Codes(Scheduler, filter.Schedulers);
+            _loras = Codes(Lora, filter.Loras);
+            _lorasWanted = filter.Loras.Distinct(StringComparer.Ordinal).Count();
+            _kind = filter.Kind switch { null => 0, "image" => 1, "video" => 2, _ => 255 };
+            _date = new Range<long>(filter.Date.Min?.ToUnixTimeMilliseconds(), filter.Date.Max?.ToUnixTimeMilliseconds());
+        }
+
+        public bool Passes(long id)
+        {
+            var c = _c;
+            if ((_models is not null && Array.IndexOf(_models, c._columns[Model][id]) < 0) ||
+                (_samplers is not null && Array.IndexOf(_samplers, c._columns[Sampler][id]) < 0) ||
+                (_schedulers is not null && Array.IndexOf(_schedulers, c._columns[Scheduler][id]) < 0) ||
+                (_kind != 0 && c._kind[id] != _kind))
+            {
+                return false;
+            }
+
+            if (_loras is not null)
+            {
+                var found = 0;
+                foreach (var code in c._loras[id] ?? [])
+                {
+                    found += Array.IndexOf(_loras, code) >= 0 ? 1 : 0;
+                }
+
+                if (_filter.AllLoras ? found < _lorasWanted : found == 0)
+                {
+                    return false;
+                }
+            }
+
+            var f = _filter;
+            return In(f.Steps, c._steps[id] < 0 ? null : c._steps[id]) && In(f.Cfg, double.IsNaN(c._cfg[id]) ? null : c._cfg[id]) &&
+                In(f.Seed, c._seed[id] == long.MinValue ? null : c._seed[id]) && In(f.Width, c._width[id] == 0 ? null : c._width[id]) &&
+                In(f.Height, c._height[id] == 0 ? null : c._height[id]) && In(f.Score, double.IsNaN(c._score[id]) ? null : c._score[id]) &&
+                In(_date, c._mtime[id]);
         }
     }
 
@@ -294,6 +432,9 @@ public sealed class CatalogColumns(CatalogDatabase database)
         _width[id] = keys.Width is { } width ? (ushort)Math.Clamp(width, 0, ushort.MaxValue) : (ushort)0;
         _height[id] = keys.Height is { } height ? (ushort)Math.Clamp(height, 0, ushort.MaxValue) : (ushort)0;
         _kind[id] = keys.Kind switch { "image" => 1, "video" => 2, _ => 3 };
+        var block = id >> BlockBits;
+        _blockMtime[block] = Math.Max(_blockMtime[block], keys.Mtime);
+        _blockScore[block] = Math.Max(_blockScore[block], keys.Score ?? double.NegativeInfinity);
     }
 
     /// <summary>A value's code (0 for none); a new value gets the next one, until a facet's 65,535 codes are used.</summary>
@@ -335,6 +476,12 @@ public sealed class CatalogColumns(CatalogDatabase database)
         }
 
         Array.Resize(ref _loras, length);
+        var blocks = (length >> BlockBits) + 1;
+        var known = _blockMtime.Length;
+        Array.Resize(ref _blockMtime, blocks);
+        Array.Resize(ref _blockScore, blocks);
+        Array.Fill(_blockMtime, long.MinValue, known, blocks - known);
+        Array.Fill(_blockScore, double.NegativeInfinity, known, blocks - known);
         Array.Resize(ref _mtime, length);
         Array.Resize(ref _score, length);
         Array.Resize(ref _cfg, length);

@@ -61,8 +61,9 @@ public sealed class MediaCatalog(CatalogDatabase database, TimeProvider time) : 
         // and only its rows are read. (Unfiltered, the sort's index gives the page at once; by name, SQL sorts.)
         if (!filter.IsEmpty && filter.Ids is null && sort != MediaSort.Name)
         {
-            var ids = await MatchingIdsAsync(filter, cancellationToken);
-            var page = Columns.Top(ids, sort, offset + limit).Skip(offset).ToList();
+            var page = (CatalogColumns.CanFilter(filter)
+                ? await Task.Run(() => Columns.TopMatching(filter, sort, offset + limit, FtsQuery.From(filter.Text) is { } match ? TextMatches(match, cancellationToken) : null), cancellationToken)
+                : Columns.Top(await MatchingIdsAsync(filter, cancellationToken), sort, offset + limit)).Skip(offset).ToList();
             var rows = (await ReadHitsAsync(new MediaFilter { Ids = page }, sort, page.Count, 0, cancellationToken)).ToDictionary(h => h.Id);
             return [.. page.Where(rows.ContainsKey).Select(id => rows[id])];
         }
@@ -145,6 +146,33 @@ public sealed class MediaCatalog(CatalogDatabase database, TimeProvider time) : 
         return await ReadIdsAsync(command, cancellationToken);
     }
 
+    /// <summary>The full-text matches, highest id first, in chunks read as they are asked for (a search may stop early).</summary>
+    private IEnumerable<IReadOnlyList<long>> TextMatches(string match, CancellationToken cancellationToken)
+    {
+        using var connection = database.OpenRead();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT rowid FROM media_fts WHERE media_fts MATCH $match ORDER BY rowid DESC";
+        command.Parameters.AddWithValue("$match", match);
+        using var reader = command.ExecuteReader();
+        var chunk = new List<long>(1024);
+        while (reader.Read())
+        {
+            chunk.Add(reader.GetInt64(0));
+            if (chunk.Count == chunk.Capacity)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                yield return chunk;
+                // The first chunks are small, so a page found early costs little; later ones larger, so a long pass costs few locks.
+                chunk = new List<long>(Math.Min(chunk.Capacity * 4, 65_536));
+            }
+        }
+
+        if (chunk.Count > 0)
+        {
+            yield return chunk;
+        }
+    }
+
     private async Task<List<long>> ListIdsAsync(string sql, (string Name, object Value) parameter, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenReadAsync(cancellationToken);
@@ -154,16 +182,24 @@ public sealed class MediaCatalog(CatalogDatabase database, TimeProvider time) : 
         return await ReadIdsAsync(command, cancellationToken);
     }
 
-    private static async Task<List<long>> ReadIdsAsync(SqliteCommand command, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads one column of ids. Synchronously: Microsoft.Data.Sqlite's async reads run synchronously anyway, and a
+    /// list can hold hundreds of thousands of ids (a common word's matches, for the facets).
+    /// </summary>
+    private static Task<List<long>> ReadIdsAsync(SqliteCommand command, CancellationToken cancellationToken)
     {
         var ids = new List<long>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
         {
             ids.Add(reader.GetInt64(0));
+            if ((ids.Count & 0xFFFF) == 0)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+            }
         }
 
-        return ids;
+        return Task.FromResult(ids);
     }
 
     /// <summary>

@@ -89,4 +89,50 @@ public sealed class CatalogColumnsTests
                 Is.EqualTo(Shown(sqlFacets.Model).Concat(Shown(sqlFacets.Lora)).Concat(Shown(sqlFacets.Size))), $"facets: {filter}");
         }
     }
+
+    [Test]
+    public async Task A_page_that_stops_early_is_the_page_a_full_sort_gives()
+    {
+        // 9,000 files over three blocks of ids; file dates mostly follow the ids, with jitter, and some far off both
+        // ways; then some files are committed again with new dates and scores (a bound may only grow).
+        using var temp = new TempDirectory();
+        await using var database = new CatalogDatabase(temp.Combine("catalog.db"));
+        var media = new MediaCatalog(database, TimeProvider.System);
+        var store = new SessionStore(database, media, new PerceptualIndex(database));
+        var random = new Random(11);
+        MediaRecord Record(int i, long seconds) => new($"d/x{i}.png", 1, DateTimeOffset.FromUnixTimeSeconds(seconds), "image", new string('b', 64), 512, 512,
+            Prompt: random.Next(3) == 0 ? "a castle" : "a forest", Model: random.Next(4) == 0 ? "flux" : "sdxl",
+            Score: random.Next(5) == 0 ? null : random.Next(6), LoraWeights: random.Next(8) == 0 ? [new LoraUse("detail", 1)] : []);
+        async Task CommitAsync(int i, long seconds)
+        {
+            var record = Record(i, seconds);
+            await store.CommitFileAsync("s", i, record, new SessionFileResult(record.Path, FileStates.Committed, "commit", null, 1, 0), default, CancellationToken.None);
+        }
+
+        for (var i = 0; i < 9000; i++)
+        {
+            var seconds = 1_700_000_000L + (i * 60) + random.Next(-3600, 3600);
+            await CommitAsync(i, random.Next(200) == 0 ? seconds + (random.Next(-2, 3) * 86_400 * 30) : seconds);
+        }
+
+        foreach (var i in Enumerable.Range(0, 60).Select(_ => random.Next(9000)))
+        {
+            await CommitAsync(i, 1_700_000_000L + random.Next(0, 9000 * 60));
+        }
+
+        MediaFilter[] filters = [new() { Text = "castle" }, new() { Models = ["flux"] }, new() { Text = "forest", Loras = ["detail"] }, new() { Score = new Range<double>(1, 4) }, new() { Text = "nothing-matches" }];
+        foreach (var filter in filters)
+        {
+            foreach (var sort in new[] { MediaSort.Date, MediaSort.Score })
+            {
+                foreach (var (limit, offset) in new[] { (7, 0), (20, 40), (1, 500) })
+                {
+                    var early = (await media.SearchAsync(filter, sort, limit, offset, CancellationToken.None)).Select(h => h.Path).ToList();
+                    var bySql = (await media.SearchAsync(filter with { Folder = "d" }, sort, limit, offset, CancellationToken.None)).Select(h => h.Path).ToList();
+                    Assert.That(early, Is.EqualTo(bySql), $"{sort}, limit {limit}, offset {offset}: {filter}");
+                    Assert.That(bySql, Has.Count.EqualTo(filter.Text == "nothing-matches" ? 0 : limit), $"a full page: {filter}");
+                }
+            }
+        }
+    }
 }
