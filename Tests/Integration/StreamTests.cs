@@ -400,7 +400,8 @@ public sealed class StreamTests : ApiTest
             registry.Publish(Synthetic(id, seq, SessionStatus.Processing));
             if (seq % 500 == 0)
             {
-                await Task.Delay(5);
+                // Lets the server's threads run on this 2-core machine, without the pause a delay would be.
+                await Task.Yield();
             }
         }
 
@@ -414,8 +415,12 @@ public sealed class StreamTests : ApiTest
         Assert.That(seqs, Is.Ordered.Ascending.And.Unique, "coalescing never goes backwards");
         Assert.That(events[^1].IsFinal, Is.True);
         Assert.That(seqs[^1], Is.EqualTo(Changes + 1), "the final state is never dropped");
-        var bound = (clock.Elapsed.TotalSeconds * 1000 / 100) + 5;
-        Assert.That(events.Count, Is.LessThanOrEqualTo(bound), "at most one event per MinEventInterval (100 ms)");
+        // A release comes at the end of MinEventInterval (100 ms), or earlier once the changes pause for QuietPeriod
+        // (10 ms). The publisher never pauses on purpose, but a loaded machine can stall it that long (seen: 10 events
+        // in 474 ms), so the guarantee is one event per QuietPeriod; in practice it is near one per interval.
+        var bound = (clock.Elapsed.TotalMilliseconds / 10) + 5;
+        Assert.That(events.Count, Is.LessThanOrEqualTo(bound), "at most one event per QuietPeriod (10 ms)");
+        Assert.That(events.Count, Is.LessThan(Changes / 100), "a burst is coalesced");
     }
 
     [Test]
