@@ -66,7 +66,7 @@ public static class PerceptualHash
     /// <summary>
     /// Downscales by halving with a 2×2 box filter until one more halving would undershoot, then one bilinear step:
     /// the smoothing of a mipmap without building the whole chain. Measured on a 1024² PNG: Skia's mipmapped resize
-    /// 12 ms, halving by Skia's bilinear resize 5.5 ms, halving here ~1.5 ms.
+    /// 12 ms, halving by Skia's bilinear resize 5.5 ms, halving here ~0.9 ms.
     /// </summary>
     private static SKBitmap? Shrink(SKBitmap source, SKImageInfo target)
     {
