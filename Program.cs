@@ -40,6 +40,7 @@ app.MapIngestApi();
 app.MapProgressApi();
 app.MapSessionFilesApi();
 app.MapMediaApi();
+app.MapWatchApi();
 app.MapRazorPages();
 app.MapGet("/ingest-v2", () => TypedResults.LocalRedirect("/", permanent: true)).ExcludeFromDescription();
 app.MapHealthChecks("/healthz", new Microsoft.AspNetCore.Diagnostics.HealthChecks.HealthCheckOptions { ResponseWriter = HealthReportWriter.WriteAsync });

@@ -66,7 +66,7 @@ public static class IngestApi
     }
 
     /// <summary>Reads a small JSON body, or says which field is wrong (or that it is not JSON, or too large).</summary>
-    private static async Task<(T? Body, IResult? Problem)> ReadJsonAsync<T>(HttpRequest request, CancellationToken cancellationToken)
+    internal static async Task<(T? Body, IResult? Problem)> ReadJsonAsync<T>(HttpRequest request, CancellationToken cancellationToken)
     {
         if (!request.HasJsonContentType())
         {

@@ -110,5 +110,15 @@ public static class CatalogMigrations
         CREATE INDEX media_score ON media(score DESC, id DESC);
         CREATE INDEX media_name ON media(name, id);
         """,
+
+        // 6: folders watched for new and changed files; each has its long-running session.
+        """
+        CREATE TABLE watches (
+            id TEXT PRIMARY KEY,
+            session_id TEXT NOT NULL,
+            directory TEXT NOT NULL,
+            parameters TEXT NOT NULL,
+            created_at TEXT NOT NULL);
+        """,
     ];
 }

@@ -16,6 +16,9 @@ public interface ISessionStore
 
     Task<IReadOnlyList<(long Ord, DiscoveredFile File)>> PendingFilesAsync(string sessionId, CancellationToken cancellationToken);
 
+    /// <summary>Adds files to a running session (a watch's), pending, after the ones it has.</summary>
+    Task AppendFilesAsync(string sessionId, IReadOnlyList<DiscoveredFile> files, CancellationToken cancellationToken);
+
     Task SaveSnapshotAsync(ProgressSnapshot snapshot, CancellationToken cancellationToken);
 
     Task CommitFileAsync(string sessionId, long ord, MediaRecord? record, SessionFileResult result, FileTally tally, CancellationToken cancellationToken);
@@ -143,6 +146,28 @@ public sealed class SessionStore(CatalogDatabase database, MediaCatalog media, P
             foreach (var pending in discovery.Files)
             {
                 await AddAsync(pending.Path, pending.Size, pending.ModifiedAt.ToUnixTimeMilliseconds(), null, null);
+            }
+        }, cancellationToken);
+
+    public Task AppendFilesAsync(string sessionId, IReadOnlyList<DiscoveredFile> files, CancellationToken cancellationToken) =>
+        database.WriteAsync(async (connection, transaction, ct) =>
+        {
+            await using var file = connection.CreateCommand();
+            file.Transaction = transaction;
+            file.CommandText = """
+                INSERT INTO session_files(session_id, ord, path, size, mtime, duration_ms)
+                VALUES($session, (SELECT ifnull(max(ord), 0) + 1 FROM session_files WHERE session_id = $session), $path, $size, $mtime, 0)
+                """;
+            file.Parameters.AddWithValue("$session", sessionId);
+            var pPath = file.Parameters.Add("$path", SqliteType.Text);
+            var pSize = file.Parameters.Add("$size", SqliteType.Integer);
+            var pMtime = file.Parameters.Add("$mtime", SqliteType.Integer);
+            foreach (var pending in files)
+            {
+                pPath.Value = CatalogText.Clean(pending.Path);
+                pSize.Value = pending.Size;
+                pMtime.Value = pending.ModifiedAt.ToUnixTimeMilliseconds();
+                await file.ExecuteNonQueryAsync(ct);
             }
         }, cancellationToken);
 

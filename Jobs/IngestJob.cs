@@ -19,6 +19,7 @@ public sealed partial class IngestJob(
     SessionControl control,
     IFileGate gate,
     IOptionsMonitor<IngestOptions> options,
+    Watching.WatchService watches,
     TimeProvider time,
     ILogger<IngestJob> logger)
 {
@@ -40,6 +41,11 @@ public sealed partial class IngestJob(
             control.Reset(sessionId);
             LogSessionGone(logger, sessionId);
             return new IngestOutcome("deleted", null);
+        }
+
+        if (watches.ProgressOf(sessionId) is { } watching)
+        {
+            return await RunWatchBatchAsync(record, watching, cancellationToken);
         }
 
         if (control.IsRunning(sessionId))
@@ -74,18 +80,7 @@ public sealed partial class IngestJob(
             await catalog.SaveSnapshotAsync(progress.SetStatusAndGet(SessionStatus.Processing), run.Token);
             var pending = await catalog.PendingFilesAsync(sessionId, run.Token);
             LogRunStarted(logger, sessionId, pending.Count);
-            // Read per run, so a throttle change applies to the next session without a restart.
-            var settings = options.CurrentValue;
-            var pacer = new Pacer(settings.MaxFilesPerSecond, time);
-            var parallel = new ParallelOptions { MaxDegreeOfParallelism = settings.WorkerCount, CancellationToken = run.Token };
-            await Parallel.ForEachAsync(pending, parallel, async (item, token) =>
-            {
-                await gate.WaitAsync(sessionId, token);
-                await pacer.WaitAsync(token);
-                var outcome = await ProcessWithTimeoutAsync(sessionId, item.File, parameters, progress, settings.FileTimeout, token);
-                outcome = await CommitAsync(sessionId, item.Ord, outcome, snapshot.CommitMode, token);
-                progress.FileFinished(outcome.Tally, outcome.Error);
-            });
+            await ProcessAllAsync(sessionId, pending, parameters, progress, snapshot.CommitMode, run.Token);
             final = SessionStatus.Completed;
         }
         catch (OperationCanceledException)
@@ -125,6 +120,55 @@ public sealed partial class IngestJob(
         return final == SessionStatus.Error
             ? throw new IngestFailedException(last.Message ?? "ingest failed")
             : new IngestOutcome(final.ToWire(), last.Message);
+    }
+
+    /// <summary>Processes and commits <paramref name="pending"/> in parallel (Ingest:WorkerCount), through the test gate and the throttle.</summary>
+    private async Task ProcessAllAsync(
+        string sessionId, IReadOnlyList<(long Ord, DiscoveredFile File)> pending, IngestParameters parameters, SessionProgress progress, CommitMode mode, CancellationToken cancellationToken)
+    {
+        // Read per run, so a throttle change applies to the next session without a restart.
+        var settings = options.CurrentValue;
+        var pacer = new Pacer(settings.MaxFilesPerSecond, time);
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = settings.WorkerCount, CancellationToken = cancellationToken };
+        await Parallel.ForEachAsync(pending, parallel, async (item, token) =>
+        {
+            await gate.WaitAsync(sessionId, token);
+            await pacer.WaitAsync(token);
+            var outcome = await ProcessWithTimeoutAsync(sessionId, item.File, parameters, progress, settings.FileTimeout, token);
+            outcome = await CommitAsync(sessionId, item.Ord, outcome, mode, token);
+            progress.FileFinished(outcome.Tally, outcome.Error);
+        });
+    }
+
+    /// <summary>
+    /// One batch of a watch: the files its watch handed over (and any it handed over meanwhile), reported through the
+    /// watch's own progress, so the session stays <c>watching</c>. A cancel stops the batch, not the watch.
+    /// </summary>
+    private async Task<IngestOutcome> RunWatchBatchAsync(SessionRecord record, SessionProgress progress, CancellationToken cancellationToken)
+    {
+        var sessionId = record.Id;
+        if (control.IsRunning(sessionId))
+        {
+            return new IngestOutcome(SessionStatus.Watching.ToWire(), "a batch of this watch is running");
+        }
+
+        var parameters = JsonSerializer.Deserialize<IngestParameters>(record.ParametersJson, ProgressWire.Options)!;
+        using var run = control.Begin(sessionId, progress, cancellationToken);
+        try
+        {
+            for (var pending = await catalog.PendingFilesAsync(sessionId, run.Token); pending.Count > 0; pending = await catalog.PendingFilesAsync(sessionId, run.Token))
+            {
+                await ProcessAllAsync(sessionId, pending, parameters, progress, CommitMode.PerFile, run.Token);
+            }
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            control.Reset(sessionId);
+        }
+
+        await catalog.SaveSnapshotAsync(progress.Idle(), CancellationToken.None);
+        cancellationToken.ThrowIfCancellationRequested();
+        return new IngestOutcome(SessionStatus.Watching.ToWire(), progress.Current.Message);
     }
 
     /// <summary>

@@ -286,7 +286,8 @@ public sealed partial class IngestSessions(
         return $"{files} file{(files == 1 ? "" : "s")} from {first}{more}";
     }
 
-    private (IReadOnlyList<string> Directories, InputError? Error) Validate(IngestParameters parameters, out FilePattern pattern)
+    /// <summary>Checks a request's folders (inside the root, existing), pattern and limits; the folders resolved to full paths.</summary>
+    public (IReadOnlyList<string> Directories, InputError? Error) Validate(IngestParameters parameters, out FilePattern pattern)
     {
         pattern = null!;
         var requested = new List<(string Field, string Path)>();

@@ -43,6 +43,17 @@ public static class JobsServiceCollectionExtensions
         services.AddTransient<ReparseJob>();
         services.AddHostedService<SessionLifecycle>();
         services.AddHostedService<SessionWatchdog>();
+
+        // Watched folders: Watch:* tunes them, Ingest:Watch lists the folders watched from start-up.
+        services.AddOptions<Watching.WatchOptions>()
+            .BindConfiguration(Watching.WatchOptions.SectionName)
+            .Configure<IConfiguration>((options, configuration) => configuration.GetSection("Ingest:Watch").Bind(options.Folders))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddSingleton<WatchStore>();
+        services.TryAddSingleton<Watching.IFolderEventsFactory, Watching.FileSystemFolderEventsFactory>();
+        services.AddSingleton<Watching.WatchService>();
+        services.AddHostedService(provider => provider.GetRequiredService<Watching.WatchService>());
         return services;
     }
 }

@@ -156,6 +156,18 @@ public sealed class SessionProgress
         });
     }
 
+    /// <summary>A watch found <paramref name="count"/> more files to ingest: they join the totals.</summary>
+    public void AddFiles(int count) =>
+        Update(s => s with
+        {
+            TotalFiles = s.TotalFiles + count,
+            Stats = s.Stats with { TotalFiles = s.Stats.TotalFiles + count, TotalDiscovered = s.Stats.TotalDiscovered + count },
+        });
+
+    /// <summary>A watch between batches: no current file, and <paramref name="message"/> (its mode or trouble) when given.</summary>
+    public ProgressSnapshot Idle(string? message = null) =>
+        Update(s => s with { CurrentStage = null, CurrentFileBytes = null, CurrentFileSize = null, Message = message ?? s.Message });
+
     public ProgressSnapshot Finish(SessionStatus status, string? message = null) =>
         Update(s => s with { Status = status, EndTime = _time.GetUtcNow(), CurrentStage = null, CurrentFileBytes = null, CurrentFileSize = null, Message = message ?? s.Message });
 

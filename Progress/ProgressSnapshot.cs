@@ -17,6 +17,9 @@ public enum SessionStatus
     [JsonStringEnumMemberName("committing")] Committing,
     [JsonStringEnumMemberName("committed")] Committed,
     [JsonStringEnumMemberName("commit_error")] CommitError,
+
+    /// <summary>A watch's session: never finished while the watch lasts; its counts grow as files arrive.</summary>
+    [JsonStringEnumMemberName("watching")] Watching,
 }
 
 /// <summary>
@@ -32,14 +35,14 @@ public enum CommitMode
 
 public static class SessionStatusExtensions
 {
-    private static readonly string[] WireNames = ["starting", "processing", "completed", "error", "cancelled", "interrupted", "committing", "committed", "commit_error"];
+    private static readonly string[] WireNames = ["starting", "processing", "completed", "error", "cancelled", "interrupted", "committing", "committed", "commit_error", "watching"];
 
     /// <summary>
     /// Nothing runs for the session: its stream ends. A deferred session rests at <c>completed</c> until it is
     /// committed, and a commit that failed may be tried again; both then run (and stream) once more.
     /// </summary>
     public static bool IsTerminal(this SessionStatus status) =>
-        status is not (SessionStatus.Starting or SessionStatus.Processing or SessionStatus.Committing);
+        status is not (SessionStatus.Starting or SessionStatus.Processing or SessionStatus.Committing or SessionStatus.Watching);
 
     /// <summary>The name the API and the catalog use (the JSON value).</summary>
     public static string ToWire(this SessionStatus status) => WireNames[(int)status];

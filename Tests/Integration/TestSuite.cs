@@ -18,6 +18,10 @@ public sealed class TestSuite
         {
             ["Stream:HeartbeatInterval"] = "00:00:00.500",
             ["Stream:MaxStreams"] = "150",
+            // Watches settle files fast in tests; a reconcile every 2 s also bounds how long a missed event can hide a file.
+            ["Watch:StabilityPeriod"] = "00:00:00.300",
+            ["Watch:LookInterval"] = "00:00:00.050",
+            ["Watch:ReconcileInterval"] = "00:00:02",
         }).Start();
     }
 

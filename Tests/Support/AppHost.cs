@@ -46,6 +46,9 @@ public sealed class AppHost : WebApplicationFactory<Program>
     /// <summary>Every run passes this gate before each file: hold it to keep a session in progress.</summary>
     public TestGate Gate { get; } = new();
 
+    /// <summary>The folder events watches get; a test can refuse them for a folder.</summary>
+    public TestFolderEvents FolderEvents { get; } = new();
+
     public AppHost Start()
     {
         StartServer();
@@ -80,6 +83,7 @@ public sealed class AppHost : WebApplicationFactory<Program>
         {
             services.AddTransient<IStartupFilter, RemoteAddressOverride>();
             services.AddSingleton<IngestLite.Jobs.IFileGate>(Gate);
+            services.AddSingleton<IngestLite.Jobs.Watching.IFolderEventsFactory>(FolderEvents);
         });
     }
 

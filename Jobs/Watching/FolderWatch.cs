@@ -1,0 +1,307 @@
+using System.Collections.Concurrent;
+using Hangfire;
+using IngestLite.Catalog;
+
+namespace IngestLite.Jobs.Watching;
+
+/// <summary>
+/// One watched folder: its file events (or none, on a network mount or past the inotify limit), the files waiting
+/// to be complete, and a reconcile with the catalog at start and every <see cref="WatchOptions.ReconcileInterval"/>.
+/// A file is handed to the session once its size and modification time have held still for
+/// <see cref="WatchOptions.StabilityPeriod"/>; a batch of such files becomes one ingest job on the watch's session.
+/// Temporary names (<c>*.tmp</c>, <c>*.part</c>) and dotfiles are never taken.
+/// </summary>
+public sealed partial class FolderWatch(
+    WatchRecord watch,
+    IngestParameters parameters,
+    FilePattern pattern,
+    SessionProgress progress,
+    MediaRoot root,
+    ISessionStore sessions,
+    IMediaCatalog media,
+    IBackgroundJobClient jobs,
+    SessionControl control,
+    IFolderEventsFactory events,
+    WatchOptions options,
+    TimeProvider time,
+    ILogger logger) : IAsyncDisposable
+{
+    private readonly ConcurrentQueue<string> _changed = new();
+    private readonly Dictionary<string, Waiting> _waiting = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (long Size, long Mtime)> _handedOver = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _stop = new();
+    private readonly string _fullPath = root.ToFull(watch.Directory);
+    private IFolderEvents? _source;
+    private volatile bool _rescan = true;
+    private int _eventCount;
+    private bool _jobWanted;
+    private long _lastReconcile;
+    private bool _reconciled;
+    private string? _mode;
+    private Task? _loop;
+
+    public WatchRecord Watch => watch;
+
+    public SessionProgress Progress => progress;
+
+    /// <summary>How the folder is followed right now (events and reconcile, reconcile only and why, or missing).</summary>
+    public string? Mode => _mode;
+
+    public void Start() => _loop = Task.Run(() => RunAsync(_stop.Token));
+
+    private sealed class Waiting(long size, long mtime, long since)
+    {
+        public long Size { get; set; } = size;
+
+        public long Mtime { get; set; } = mtime;
+
+        public long StillSince { get; set; } = since;
+
+        public long FirstSeen { get; } = since;
+    }
+
+    private async Task RunAsync(CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                await LookAsync(cancellationToken);
+                await Task.Delay(options.LookInterval, time, cancellationToken);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                // A watch never dies of one bad look: it says so and tries again.
+                LogLookFailed(logger, watch.Id, ex);
+                SetMode($"watching, but the last look failed: {ex.Message}");
+                await Task.Delay(TimeSpan.FromSeconds(1), time, cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+        }
+    }
+
+    private async Task LookAsync(CancellationToken cancellationToken)
+    {
+        if (!Directory.Exists(_fullPath))
+        {
+            // Removed or unmounted: nothing is marked gone; the watch waits for the folder to return.
+            DropSource();
+            _rescan = true;
+            SetMode("the watched folder is missing; waiting for it to return");
+            return;
+        }
+
+        EnsureSource();
+        var now = time.GetTimestamp();
+        if (Interlocked.Exchange(ref _eventCount, 0) > options.BurstLimit)
+        {
+            // A burst (thousands of files dropped at once) is one rescan, not thousands of stats.
+            _changed.Clear();
+            _rescan = true;
+        }
+
+        while (_changed.TryDequeue(out var path))
+        {
+            Consider(path, now);
+        }
+
+        if (_rescan || !_reconciled || time.GetElapsedTime(_lastReconcile, now) >= options.ReconcileInterval)
+        {
+            _rescan = false;
+            _reconciled = true;
+            _lastReconcile = now;
+            await ReconcileAsync(now, cancellationToken);
+        }
+
+        var ready = TakeReady(now);
+        if (ready.Count > 0)
+        {
+            await sessions.AppendFilesAsync(watch.SessionId, ready, cancellationToken);
+            progress.AddFiles(ready.Count);
+            _jobWanted = true;
+        }
+
+        if (_jobWanted && !control.IsRunning(watch.SessionId))
+        {
+            _jobWanted = false;
+            jobs.Enqueue<IngestJob>(job => job.RunAsync(watch.SessionId, $"watch of {(watch.Directory.Length == 0 ? "/" : watch.Directory)}", null, CancellationToken.None));
+        }
+    }
+
+    /// <summary>Every file of the folder the catalog lacks or holds at another size or date, and not handed over as it is now.</summary>
+    private async Task ReconcileAsync(long now, CancellationToken cancellationToken)
+    {
+        var found = await Task.Run(() =>
+        {
+            using var known = media.OpenKnownFiles();
+            return FileDiscovery.Discover(root, [_fullPath], pattern, parameters.Recursive, null, known.IsUnchanged, cancellationToken);
+        }, cancellationToken);
+        foreach (var file in found.Files)
+        {
+            Consider(root.ToFull(file.Path), now);
+        }
+    }
+
+    private void Consider(string fullPath, long now)
+    {
+        var name = Path.GetFileName(fullPath);
+        if (name.Length == 0 || !pattern.IsMatch(name) || IsTemporary(fullPath))
+        {
+            return;
+        }
+
+        var info = new FileInfo(fullPath);
+        if (!info.Exists)
+        {
+            if (Directory.Exists(fullPath))
+            {
+                // A folder arrived (moved in, or restored): its files come with a rescan.
+                _rescan = true;
+            }
+
+            return;
+        }
+
+        var relative = root.ToRelative(fullPath);
+        var size = info.Length;
+        var mtime = new DateTimeOffset(info.LastWriteTimeUtc, TimeSpan.Zero).ToUnixTimeMilliseconds();
+        if (_handedOver.TryGetValue(relative, out var handed) && handed == (size, mtime))
+        {
+            return;
+        }
+
+        if (!_waiting.ContainsKey(relative))
+        {
+            _waiting[relative] = new Waiting(size, mtime, now);
+        }
+    }
+
+    /// <summary>The waiting files that held still long enough, or waited too long; the others are stat'ed again.</summary>
+    private List<DiscoveredFile> TakeReady(long now)
+    {
+        var ready = new List<DiscoveredFile>();
+        foreach (var (relative, waiting) in _waiting.ToList())
+        {
+            var info = new FileInfo(root.ToFull(relative));
+            if (!info.Exists)
+            {
+                _waiting.Remove(relative);
+                continue;
+            }
+
+            var size = info.Length;
+            var mtime = new DateTimeOffset(info.LastWriteTimeUtc, TimeSpan.Zero).ToUnixTimeMilliseconds();
+            if (size != waiting.Size || mtime != waiting.Mtime)
+            {
+                (waiting.Size, waiting.Mtime, waiting.StillSince) = (size, mtime, now);
+            }
+
+            if (time.GetElapsedTime(waiting.StillSince, now) >= options.StabilityPeriod || time.GetElapsedTime(waiting.FirstSeen, now) >= options.MaxGrowthWait)
+            {
+                _waiting.Remove(relative);
+                _handedOver[relative] = (size, mtime);
+                ready.Add(new DiscoveredFile(relative, size, DateTimeOffset.FromUnixTimeMilliseconds(mtime)));
+            }
+        }
+
+        ready.Sort((a, b) => string.CompareOrdinal(a.Path, b.Path));
+        return ready;
+    }
+
+    /// <summary>Names that writers use while a file is unfinished, and hidden files and folders.</summary>
+    public static bool IsTemporary(string path)
+    {
+        var name = Path.GetFileName(path);
+        return name.StartsWith('.') || name.EndsWith(".tmp", StringComparison.OrdinalIgnoreCase) || name.EndsWith(".part", StringComparison.OrdinalIgnoreCase) ||
+            path.Contains("/.", StringComparison.Ordinal);
+    }
+
+    private void EnsureSource()
+    {
+        if (_source is not null || _mode?.StartsWith("reconcile only", StringComparison.Ordinal) == true)
+        {
+            return;
+        }
+
+        if (NetworkMounts.FileSystemOf(_fullPath) is { } network)
+        {
+            SetMode($"reconcile only, every {options.ReconcileInterval.TotalSeconds:0} s: the folder is on a network file system ({network}), where file events do not arrive");
+            return;
+        }
+
+        try
+        {
+            var source = events.Create(_fullPath, parameters.Recursive);
+            source.Changed += path => Enqueue(path);
+            source.Renamed += (_, path) => Enqueue(path);
+            source.Deleted += _ => Interlocked.Increment(ref _eventCount);
+            source.Failed += ex =>
+            {
+                LogEventsLost(logger, watch.Id, ex.Message);
+                _rescan = true;
+            };
+            _source = source;
+            _rescan = true;
+            SetMode($"watching: file events, and a reconcile every {options.ReconcileInterval.TotalSeconds:0} s");
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or PlatformNotSupportedException)
+        {
+            // Past the inotify limit (or no watcher on this system): reconciling still finds every file, later.
+            SetMode($"reconcile only, every {options.ReconcileInterval.TotalSeconds:0} s: file events are unavailable ({ex.Message})");
+        }
+    }
+
+    private void Enqueue(string path)
+    {
+        if (Interlocked.Increment(ref _eventCount) <= options.BurstLimit)
+        {
+            _changed.Enqueue(path);
+        }
+    }
+
+    private void DropSource()
+    {
+        _source?.Dispose();
+        _source = null;
+        if (_mode?.StartsWith("reconcile only", StringComparison.Ordinal) == true)
+        {
+            _mode = null;
+        }
+    }
+
+    private void SetMode(string mode)
+    {
+        if (_mode == mode)
+        {
+            return;
+        }
+
+        _mode = mode;
+        progress.Idle(mode);
+        LogMode(logger, watch.Id, mode);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        if (_loop is not null)
+        {
+            await _loop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+
+        _source?.Dispose();
+        _stop.Dispose();
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Watch {WatchId}: {Mode}")]
+    private static partial void LogMode(ILogger logger, string watchId, string mode);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Watch {WatchId} lost file events ({Reason}); rescanning")]
+    private static partial void LogEventsLost(ILogger logger, string watchId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Watch {WatchId}: a look at the folder failed")]
+    private static partial void LogLookFailed(ILogger logger, string watchId, Exception exception);
+}
