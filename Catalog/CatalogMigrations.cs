@@ -120,5 +120,11 @@ public static class CatalogMigrations
             parameters TEXT NOT NULL,
             created_at TEXT NOT NULL);
         """,
+
+        // 7: a catalogued file that is gone from disk (a watch saw it deleted) is kept, marked missing, until it returns.
+        """
+        ALTER TABLE media ADD COLUMN missing_at TEXT;
+        CREATE INDEX media_missing ON media(sha256) WHERE missing_at IS NOT NULL;
+        """,
     ];
 }

@@ -121,7 +121,8 @@ public sealed record MediaHit(
     DateTimeOffset IngestedAt,
     DateTimeOffset ModifiedAt,
     string Sha256,
-    GenerationFields? Parameters)
+    GenerationFields? Parameters,
+    DateTimeOffset? MissingAt = null)
 {
     /// <summary>Its thumbnail, versioned by content: the URL changes when the file does, so it can be cached for good.</summary>
     public string ThumbnailUrl => $"/api/media/{Id}/thumbnail?v={Sha256[..Math.Min(16, Sha256.Length)]}";

@@ -13,7 +13,7 @@ public sealed class KnownFiles : IDisposable
     {
         _connection = connection;
         _command = connection.CreateCommand();
-        _command.CommandText = "SELECT size, mtime FROM media WHERE path = $path";
+        _command.CommandText = "SELECT size, mtime FROM media WHERE path = $path AND missing_at IS NULL";
         _path = _command.Parameters.Add("$path", SqliteType.Text);
     }
 

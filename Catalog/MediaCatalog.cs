@@ -19,6 +19,15 @@ public interface IMediaCatalog
 
     Task<IReadOnlyDictionary<string, int>> CountByDirectoryAsync(IEnumerable<string> directories, CancellationToken cancellationToken);
 
+    /// <summary>Marks files (and files under folders) gone from disk as missing; they keep their rows until they return.</summary>
+    Task<int> MarkMissingAsync(IReadOnlyList<string> paths, CancellationToken cancellationToken);
+
+    /// <summary>The catalogued files of a folder that are not marked missing.</summary>
+    Task<IReadOnlyList<string>> PresentPathsAsync(string folder, bool recursive, CancellationToken cancellationToken);
+
+    /// <summary>A file or folder renamed: its rows take the new path and keep everything else.</summary>
+    Task<int> MoveAsync(string from, string to, CancellationToken cancellationToken);
+
     /// <summary>Opens a lookup for skip-existing checks; one read connection for the whole discovery.</summary>
     KnownFiles OpenKnownFiles();
 
@@ -82,7 +91,7 @@ public sealed class MediaCatalog(CatalogDatabase database, TimeProvider time) : 
                    m.mtime, m.negative_prompt, m.steps, m.sampler, m.scheduler, m.cfg_scale, m.seed, m.model, m.model_hash, m.vae,
                    m.denoise, m.clip_skip, m.hires_upscale, m.hires_upscaler, m.generator, m.generator_version, m.samplers,
                    (SELECT group_concat(name || char(30) || ifnull(weight, ''), char(31)) FROM media_loras l WHERE l.media_id = m.id),
-                   m.sha256
+                   m.sha256, m.missing_at
             FROM media m
             WHERE {where}
             ORDER BY {MediaFilterSql.OrderBy(sort)}
@@ -103,7 +112,8 @@ public sealed class MediaCatalog(CatalogDatabase database, TimeProvider time) : 
                 Sql.NullableDate(reader, 11) ?? DateTimeOffset.UnixEpoch,
                 DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(13)),
                 reader.GetString(31),
-                ReadGeneration(reader, 14)));
+                ReadGeneration(reader, 14),
+                Sql.NullableDate(reader, 32)));
         }
 
         return hits;
@@ -253,6 +263,96 @@ public sealed class MediaCatalog(CatalogDatabase database, TimeProvider time) : 
         return page;
     }
 
+    /// <summary>
+    /// Marks catalogued files gone from disk as missing (kept, with their scores, until they return): each of
+    /// <paramref name="paths"/>, and every file under it when it was a folder. Returns how many were marked.
+    /// </summary>
+    public async Task<int> MarkMissingAsync(IReadOnlyList<string> paths, CancellationToken cancellationToken)
+    {
+        var marked = 0;
+        await database.WriteAsync(async (connection, transaction, ct) =>
+        {
+            var update = database.Statement(transaction, """
+                UPDATE media SET missing_at = $at
+                WHERE missing_at IS NULL AND (path = $path OR (substr(path, 1, length($path) + 1) = $path || '/'))
+                """);
+            update.Parameters.AddWithValue("$at", Sql.Timestamp(time.GetUtcNow()));
+            var p = update.Parameters.Add("$path", SqliteType.Text);
+            foreach (var path in paths)
+            {
+                p.Value = path;
+                marked += await update.ExecuteNonQueryAsync(ct);
+            }
+        }, cancellationToken);
+        return marked;
+    }
+
+    /// <summary>The catalogued, not missing, files in <paramref name="folder"/> (and below it when <paramref name="recursive"/>).</summary>
+    public async Task<IReadOnlyList<string>> PresentPathsAsync(string folder, bool recursive, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenReadAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = recursive && folder.Length > 0
+            ? "SELECT path FROM media WHERE missing_at IS NULL AND (dir = $dir OR substr(dir, 1, length($dir) + 1) = $dir || '/')"
+            : recursive ? "SELECT path FROM media WHERE missing_at IS NULL" : "SELECT path FROM media WHERE missing_at IS NULL AND dir = $dir";
+        command.Parameters.AddWithValue("$dir", folder);
+        var paths = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            paths.Add(reader.GetString(0));
+        }
+
+        return paths;
+    }
+
+    /// <summary>
+    /// A file or folder renamed or moved: the rows at <paramref name="from"/> (and under it) take the new path and keep
+    /// everything else (id, score, parameters); a row already at a new path is left alone. Returns how many moved.
+    /// </summary>
+    public async Task<int> MoveAsync(string from, string to, CancellationToken cancellationToken)
+    {
+        var moved = new List<long>();
+        await database.WriteAsync(async (connection, transaction, ct) =>
+        {
+            var select = database.Statement(transaction, "SELECT id, path FROM media WHERE path = $from OR substr(path, 1, length($from) + 1) = $from || '/'");
+            select.Parameters.AddWithValue("$from", from);
+            var rows = new List<(long Id, string Path)>();
+            await using (var reader = await select.ExecuteReaderAsync(ct))
+            {
+                while (await reader.ReadAsync(ct))
+                {
+                    rows.Add((reader.GetInt64(0), reader.GetString(1)));
+                }
+            }
+
+            var update = database.Statement(transaction, """
+                UPDATE media SET path = $path, dir = $dir, name = $name, missing_at = NULL WHERE id = $id AND NOT EXISTS (SELECT 1 FROM media WHERE path = $path)
+                """);
+            var fts = database.Statement(transaction, """
+                DELETE FROM media_fts WHERE rowid = $id;
+                INSERT INTO media_fts(rowid, prompt, negative_prompt, path, keywords)
+                SELECT m.id, m.prompt, m.negative_prompt, m.path, (SELECT group_concat(keyword, ' ') FROM media_keywords k WHERE k.media_id = m.id) FROM media m WHERE m.id = $id
+                """);
+            var (pId, pPath, pDir, pName) = (update.Parameters.Add("$id", SqliteType.Integer), update.Parameters.Add("$path", SqliteType.Text),
+                update.Parameters.Add("$dir", SqliteType.Text), update.Parameters.Add("$name", SqliteType.Text));
+            var fId = fts.Parameters.Add("$id", SqliteType.Integer);
+            foreach (var (id, old) in rows)
+            {
+                var path = to + old[from.Length..];
+                var slash = path.LastIndexOf('/');
+                (pId.Value, pPath.Value, pDir.Value, pName.Value) = (id, path, slash < 0 ? "" : path[..slash], slash < 0 ? path : path[(slash + 1)..]);
+                if (await update.ExecuteNonQueryAsync(ct) > 0)
+                {
+                    fId.Value = id;
+                    await fts.ExecuteNonQueryAsync(ct);
+                    moved.Add(id);
+                }
+            }
+        }, cancellationToken);
+        return moved.Count;
+    }
+
     public async Task ReplaceAsync(MediaRecord record, CancellationToken cancellationToken)
     {
         var id = 0L;
@@ -267,6 +367,23 @@ public sealed class MediaCatalog(CatalogDatabase database, TimeProvider time) : 
     internal async Task<long> UpsertAsync(SqliteTransaction transaction, string sessionId, MediaRecord media, CancellationToken cancellationToken)
     {
         long id;
+        var path = CatalogText.Clean(media.Path)!;
+        var slash = path.LastIndexOf('/');
+        var (dir, fileName) = (slash < 0 ? "" : path[..slash], slash < 0 ? path : path[(slash + 1)..]);
+        {
+            // A new path whose content the catalog holds as missing is that file moved: its row (id, score) moves with it.
+            var move = database.Statement(transaction, """
+                UPDATE media SET path = $path, dir = $dir, name = $name
+                WHERE id = (SELECT id FROM media WHERE sha256 = $sha256 AND missing_at IS NOT NULL ORDER BY id LIMIT 1)
+                  AND NOT EXISTS (SELECT 1 FROM media WHERE path = $path)
+                """);
+            move.Parameters.AddWithValue("$path", path);
+            move.Parameters.AddWithValue("$dir", dir);
+            move.Parameters.AddWithValue("$name", fileName);
+            move.Parameters.AddWithValue("$sha256", media.Sha256);
+            await move.ExecuteNonQueryAsync(cancellationToken);
+        }
+
         {
             var upsert = database.Statement(transaction, """
                 INSERT INTO media(path, dir, name, size, mtime, kind, sha256, width, height, taken_at, duration_seconds,
@@ -284,7 +401,8 @@ public sealed class MediaCatalog(CatalogDatabase database, TimeProvider time) : 
                     negative_prompt = excluded.negative_prompt, steps = excluded.steps, sampler = excluded.sampler,
                     cfg_scale = excluded.cfg_scale, seed = excluded.seed, model = excluded.model,
                     comfy_prompt = excluded.comfy_prompt, comfy_workflow = excluded.comfy_workflow, loras = excluded.loras,
-                    score = excluded.score, phash = excluded.phash, ingested_at = excluded.ingested_at,
+                    score = CASE WHEN media.missing_at IS NOT NULL THEN coalesce(excluded.score, media.score) ELSE excluded.score END,
+                    phash = excluded.phash, ingested_at = excluded.ingested_at, missing_at = NULL,
                     session_id = excluded.session_id, scheduler = excluded.scheduler, model_hash = excluded.model_hash,
                     vae = excluded.vae, denoise = excluded.denoise, clip_skip = excluded.clip_skip,
                     hires_upscale = excluded.hires_upscale, hires_upscaler = excluded.hires_upscaler,
@@ -292,11 +410,9 @@ public sealed class MediaCatalog(CatalogDatabase database, TimeProvider time) : 
                 RETURNING id
                 """);
             var p = upsert.Parameters;
-            var path = CatalogText.Clean(media.Path)!;
-            var slash = path.LastIndexOf('/');
             p.AddWithValue("$path", path);
-            p.AddWithValue("$dir", slash < 0 ? "" : path[..slash]);
-            p.AddWithValue("$name", slash < 0 ? path : path[(slash + 1)..]);
+            p.AddWithValue("$dir", dir);
+            p.AddWithValue("$name", fileName);
             p.AddWithValue("$size", media.Size);
             p.AddWithValue("$mtime", media.ModifiedAt.ToUnixTimeMilliseconds());
             p.AddWithValue("$kind", media.Kind);

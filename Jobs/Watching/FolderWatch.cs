@@ -27,6 +27,8 @@ public sealed partial class FolderWatch(
     ILogger logger) : IAsyncDisposable
 {
     private readonly ConcurrentQueue<string> _changed = new();
+    private readonly ConcurrentQueue<string> _deleted = new();
+    private readonly ConcurrentQueue<(string From, string To)> _renamed = new();
     private readonly Dictionary<string, Waiting> _waiting = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (long Size, long Mtime)> _handedOver = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stop = new();
@@ -100,12 +102,32 @@ public sealed partial class FolderWatch(
         {
             // A burst (thousands of files dropped at once) is one rescan, not thousands of stats.
             _changed.Clear();
+            _renamed.Clear();
+            _deleted.Clear();
             _rescan = true;
         }
 
         while (_changed.TryDequeue(out var path))
         {
             Consider(path, now);
+        }
+
+        await FollowRenamesAsync(now, cancellationToken);
+        var gone = new List<string>();
+        while (_deleted.TryDequeue(out var path))
+        {
+            // Gone for good unless it is back by now (an editor's save-by-replace, or a rename's other half).
+            if (!File.Exists(path) && !Directory.Exists(path) && root.ToRelative(path) is var relative)
+            {
+                gone.Add(relative);
+                _waiting.Remove(relative);
+                _handedOver.Remove(relative);
+            }
+        }
+
+        if (gone.Count > 0)
+        {
+            await media.MarkMissingAsync(gone, cancellationToken);
         }
 
         if (_rescan || !_reconciled || time.GetElapsedTime(_lastReconcile, now) >= options.ReconcileInterval)
@@ -142,6 +164,49 @@ public sealed partial class FolderWatch(
         foreach (var file in found.Files)
         {
             Consider(root.ToFull(file.Path), now);
+        }
+
+        // What the catalog holds here but the disk does not: missing (only while the folder itself is there).
+        var onDisk = found.Files.Concat(found.Skipped).Select(f => f.Path).ToHashSet(StringComparer.Ordinal);
+        var gone = (await media.PresentPathsAsync(watch.Directory, parameters.Recursive, cancellationToken))
+            .Where(path => !onDisk.Contains(path) && pattern.IsMatch(Path.GetFileName(path)) && !IsTemporary(path)).ToList();
+        if (gone.Count > 0 && Directory.Exists(_fullPath))
+        {
+            await media.MarkMissingAsync(gone, cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// A rename within the folder moves the catalog's rows (a file keeps its id and score); a rename from a temporary
+    /// name is a new file arriving; to a temporary or foreign name, the file has gone.
+    /// </summary>
+    private async Task FollowRenamesAsync(long now, CancellationToken cancellationToken)
+    {
+        while (_renamed.TryDequeue(out var rename))
+        {
+            var (from, to) = (root.ToRelative(rename.From), root.ToRelative(rename.To));
+            var kept = Directory.Exists(rename.To) || (pattern.IsMatch(Path.GetFileName(to)) && !IsTemporary(to));
+            if (kept && await media.MoveAsync(from, to, cancellationToken) > 0)
+            {
+                if (_handedOver.Remove(from, out var handed))
+                {
+                    _handedOver[to] = handed;
+                }
+
+                if (Directory.Exists(rename.To))
+                {
+                    _rescan = true;
+                }
+
+                continue;
+            }
+
+            if (!kept)
+            {
+                _deleted.Enqueue(rename.From);
+            }
+
+            Consider(rename.To, now);
         }
     }
 
@@ -236,8 +301,20 @@ public sealed partial class FolderWatch(
         {
             var source = events.Create(_fullPath, parameters.Recursive);
             source.Changed += path => Enqueue(path);
-            source.Renamed += (_, path) => Enqueue(path);
-            source.Deleted += _ => Interlocked.Increment(ref _eventCount);
+            source.Renamed += (from, to) =>
+            {
+                if (Interlocked.Increment(ref _eventCount) <= options.BurstLimit)
+                {
+                    _renamed.Enqueue((from, to));
+                }
+            };
+            source.Deleted += path =>
+            {
+                if (Interlocked.Increment(ref _eventCount) <= options.BurstLimit)
+                {
+                    _deleted.Enqueue(path);
+                }
+            };
             source.Failed += ex =>
             {
                 LogEventsLost(logger, watch.Id, ex.Message);

@@ -55,6 +55,51 @@ public sealed class WatchTests : ApiTest
     }
 
     [Test]
+    public async Task A_modified_file_is_ingested_again_a_renamed_or_moved_one_keeps_its_row_and_score_and_a_deleted_one_is_marked_missing()
+    {
+        await WatchAsync(new { directory = Folder, recursive = true });
+        MediaFactory.WriteScoreSidecar(Path.Combine(FolderPath, "a.png"), "{\"score\": 4}");
+        MediaFactory.WritePng(Path.Combine(FolderPath, "a.png"), 16, 16, null, seed: 1);
+        await WaitForCatalogAsync(["a.png"]);
+        var first = (await SearchAsync()).Single();
+        var id = first["id"]!.GetValue<long>();
+        Assert.That(first["score"]!.GetValue<double>(), Is.EqualTo(4));
+
+        // Renamed: the same row, score and all (the sidecar stayed under the old name).
+        File.Move(Path.Combine(FolderPath, "a.png"), Path.Combine(FolderPath, "b.png"));
+        await WaitForCatalogAsync(["b.png"]);
+        var renamed = (await SearchAsync()).Single();
+        Assert.That((renamed["id"]!.GetValue<long>(), renamed["score"]!.GetValue<double>()), Is.EqualTo((id, 4.0)));
+
+        // Modified: ingested again (a new hash), still the same row.
+        MediaFactory.WritePng(Path.Combine(FolderPath, "b.png"), 24, 24, null, seed: 9);
+        var modified = await WaitForItemAsync("b.png", item => item["sha256"]!.GetValue<string>() != renamed["sha256"]!.GetValue<string>());
+        Assert.That((modified["id"]!.GetValue<long>(), modified["width"]!.GetValue<int>()), Is.EqualTo((id, 24)));
+
+        // Deleted: kept, marked missing.
+        var content = await File.ReadAllBytesAsync(Path.Combine(FolderPath, "b.png"));
+        File.Delete(Path.Combine(FolderPath, "b.png"));
+        await WaitForItemAsync("b.png", item => item["missing_at"] is not null);
+
+        // The same content again under another name (moved back in from elsewhere): the missing row moves to it.
+        Directory.CreateDirectory(Path.Combine(FolderPath, "sub"));
+        await File.WriteAllBytesAsync(Path.Combine(FolderPath, "sub", "c.png"), content);
+        var back = await WaitForItemAsync("sub/c.png", item => item["missing_at"] is null);
+        Assert.That(back["id"]!.GetValue<long>(), Is.EqualTo(id), "matched by content hash: the same row");
+        Assert.That(await CatalogedAsync(), Is.EqualTo(new[] { "sub/c.png" }), "no duplicate, nothing left behind");
+
+        // A folder removed and restored comes back without duplicates.
+        var sub = Path.Combine(FolderPath, "sub");
+        Directory.Delete(sub, recursive: true);
+        await WaitForItemAsync("sub/c.png", item => item["missing_at"] is not null);
+        Directory.CreateDirectory(sub);
+        await File.WriteAllBytesAsync(Path.Combine(sub, "c.png"), content);
+        var restored = await WaitForItemAsync("sub/c.png", item => item["missing_at"] is null);
+        Assert.That(restored["id"]!.GetValue<long>(), Is.EqualTo(id));
+        Assert.That(await CatalogedAsync(), Is.EqualTo(new[] { "sub/c.png" }));
+    }
+
+    [Test]
     public async Task A_file_is_taken_once_it_stops_changing_not_while_it_is_written()
     {
         var (_, sessionId) = await WatchAsync(new { directory = Folder });
@@ -168,6 +213,23 @@ public sealed class WatchTests : ApiTest
     /// <summary>The catalogued paths under this test's folder, relative to it, in order.</summary>
     private async Task<List<string>> CatalogedAsync() =>
         [.. (await SearchAsync()).Select(i => i["path"]!.GetValue<string>()[(Folder.Length + 1)..]).Order(StringComparer.Ordinal)];
+
+    /// <summary>Waits until the catalog's row for <paramref name="relative"/> satisfies <paramref name="condition"/>.</summary>
+    private async Task<JsonNode> WaitForItemAsync(string relative, Func<JsonNode, bool> condition)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            var items = await SearchAsync();
+            if (items.FirstOrDefault(i => i["path"]!.GetValue<string>() == $"{Folder}/{relative}") is { } item && condition(item))
+            {
+                return item;
+            }
+
+            Assert.That(DateTime.UtcNow, Is.LessThan(deadline), $"{relative} never got there: {string.Join(", ", items.Select(i => i.ToJsonString()))}");
+            await Task.Delay(50);
+        }
+    }
 
     private async Task WaitForCatalogAsync(string[] expected)
     {

@@ -80,10 +80,12 @@ function card(item, index) {
     const kind = item.kind === 'video' ? 'video' : 'image';
     const thumb = el('div', { class: 'media-thumb' },
         el('img', { src: item.thumbnail_url, alt: '', loading: 'lazy', decoding: 'async', width: 160, height: 160 }));
-    return el('li', { class: `media-card kind-${kind}`, 'data-path': item.path, 'data-index': index, tabIndex: 0, onclick: () => open(index) },
+    const missing = item.missing_at ? ' missing' : '';
+    return el('li', { class: `media-card kind-${kind}${missing}`, 'data-path': item.path, 'data-index': index, tabIndex: 0, onclick: () => open(index) },
         thumb,
         el('div', { class: 'media-body' },
             el('h3', { class: 'media-name', title: item.path, text: format.fileName(item.path) }),
+            item.missing_at ? el('p', { class: 'media-missing', title: `gone from disk since ${item.missing_at}`, text: 'missing from disk' }) : null,
             el('p', { class: 'media-folder muted mono', text: format.folderOf(item.path) || '/' }),
             el('p', { class: 'media-facts', text: facts(item) }),
             item.prompt ? el('p', { class: 'media-prompt', title: item.prompt, text: item.prompt }) : null,
