@@ -36,6 +36,8 @@ public sealed partial class FolderWatch(
     private IFolderEvents? _source;
     private volatile bool _rescan = true;
     private int _eventCount;
+    private int _bursts;
+    private int _peakQueued;
     private bool _jobWanted;
     private long _lastReconcile;
     private bool _reconciled;
@@ -48,6 +50,12 @@ public sealed partial class FolderWatch(
 
     /// <summary>How the folder is followed right now (events and reconcile, reconcile only and why, or missing).</summary>
     public string? Mode => _mode;
+
+    /// <summary>How many bursts of events were collapsed into a rescan.</summary>
+    public int Bursts => Volatile.Read(ref _bursts);
+
+    /// <summary>The most events ever waiting between two looks: bounded by <see cref="WatchOptions.BurstLimit"/>, whatever arrives.</summary>
+    public int PeakQueued => Volatile.Read(ref _peakQueued);
 
     public void Start() => _loop = Task.Run(() => RunAsync(_stop.Token));
 
@@ -98,8 +106,11 @@ public sealed partial class FolderWatch(
 
         EnsureSource();
         var now = time.GetTimestamp();
+        var queued = _changed.Count + _renamed.Count + _deleted.Count;
+        _peakQueued = Math.Max(_peakQueued, queued);
         if (Interlocked.Exchange(ref _eventCount, 0) > options.BurstLimit)
         {
+            Interlocked.Increment(ref _bursts);
             // A burst (thousands of files dropped at once) is one rescan, not thousands of stats.
             _changed.Clear();
             _renamed.Clear();

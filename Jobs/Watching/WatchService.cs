@@ -8,7 +8,8 @@ using Microsoft.Extensions.Options;
 namespace IngestLite.Jobs.Watching;
 
 /// <summary>What <c>GET /api/watch</c> lists for each watch.</summary>
-public sealed record WatchInfo(string WatchId, string SessionId, string Directory, string Pattern, bool Recursive, DateTimeOffset CreatedAt, string? Mode, ProgressSnapshot? Snapshot);
+public sealed record WatchInfo(
+    string WatchId, string SessionId, string Directory, string Pattern, bool Recursive, DateTimeOffset CreatedAt, string? Mode, int Bursts, int PeakQueuedEvents, ProgressSnapshot? Snapshot);
 
 /// <summary>
 /// The watched folders. A hosted service keeps one <see cref="FolderWatch"/> per watch, which detects complete files
@@ -146,7 +147,7 @@ public sealed partial class WatchService(
     {
         var parameters = JsonSerializer.Deserialize<IngestParameters>(w.Watch.ParametersJson, ProgressWire.Options)!;
         return new WatchInfo(w.Watch.Id, w.Watch.SessionId, w.Watch.Directory, parameters.Pattern ?? FilePattern.Default, parameters.Recursive, w.Watch.CreatedAt, w.Mode,
-            w.Progress.Current);
+            w.Bursts, w.PeakQueued, w.Progress.Current);
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)

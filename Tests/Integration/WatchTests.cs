@@ -129,6 +129,51 @@ public sealed class WatchTests : ApiTest
     }
 
     [Test]
+    public async Task Ten_thousand_files_dropped_at_once_are_one_rescan_not_an_event_storm()
+    {
+        var (watchId, sessionId) = await WatchAsync(new { directory = Folder, recursive = true });
+        const int Files = 10_000;
+
+        // Written elsewhere, then moved in as one folder and as loose files: what a copy of a finished batch looks like.
+        var staging = Path.Combine(App.WorkDirectory, "staging-" + Guid.NewGuid().ToString("N")[..8]);
+        for (var i = 0; i < Files; i++)
+        {
+            MediaFactory.WritePng(Path.Combine(staging, i < Files / 2 ? "batch" : "", $"img-{i:D5}.png"), 8, 8, null, seed: (byte)i);
+        }
+
+        Directory.Move(Path.Combine(staging, "batch"), Path.Combine(FolderPath, "batch"));
+        foreach (var file in Directory.GetFiles(staging))
+        {
+            File.Move(file, Path.Combine(FolderPath, Path.GetFileName(file)));
+        }
+
+        var status = await Api.WaitUntilAsync(sessionId, s => IngestClient.Int(s, "stats.committed_files") == Files, TimeSpan.FromMinutes(3));
+        Assert.That(IngestClient.Int(status, "stats.errors"), Is.Zero);
+        Assert.That(IngestClient.Int(status, "total_files"), Is.EqualTo(Files), "each file handed over once");
+        var watch = JsonNode.Parse(await Http.GetStringAsync("api/watch"))!.AsArray().Single(w => w!["watch_id"]!.GetValue<string>() == watchId)!;
+        Assert.That(watch["bursts"]!.GetValue<int>(), Is.InRange(1, 20), "the burst collapsed into rescans");
+        Assert.That(watch["peak_queued_events"]!.GetValue<int>(), Is.LessThanOrEqualTo(500), "events never pile up beyond Watch:BurstLimit");
+        TestSuite.TryDelete(staging);
+    }
+
+    [Test]
+    public async Task A_symlink_loop_in_a_watched_folder_neither_hangs_nor_repeats_files()
+    {
+        Directory.CreateDirectory(Path.Combine(FolderPath, "deep"));
+        Directory.CreateSymbolicLink(Path.Combine(FolderPath, "deep", "loop"), FolderPath);
+        var (_, sessionId) = await WatchAsync(new { directory = Folder, recursive = true });
+
+        MediaFactory.WritePng(Path.Combine(FolderPath, "deep", "x.png"), 16, 16, null, seed: 1);
+        await WaitForCatalogAsync(["deep/x.png"]);
+
+        // Two reconciles later: still one file, one ingest, and the watch still watching.
+        await Task.Delay(TimeSpan.FromSeconds(4.5));
+        Assert.That(await CatalogedAsync(), Is.EqualTo(new[] { "deep/x.png" }));
+        var status = await Api.StatusAsync(sessionId);
+        Assert.That((status["status"]!.GetValue<string>(), IngestClient.Int(status, "stats.committed_files")), Is.EqualTo(("watching", 1)));
+    }
+
+    [Test]
     public async Task Without_file_events_a_watch_reconciles_and_says_so()
     {
         App.FolderEvents.Refuse(FolderPath);
