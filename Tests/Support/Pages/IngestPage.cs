@@ -175,9 +175,9 @@ public sealed class IngestPage(IPage page)
     public ILocator FolderRow(string path) => page.Locator($"{Selectors.FolderRow}[data-path=\"{path}\"]");
 
     /// <summary>Opens the page and waits until the folder browser has listed the media root.</summary>
-    public async Task GotoAsync(float timeoutMs = 15_000)
+    public async Task GotoAsync(float timeoutMs = 15_000, string path = "/")
     {
-        await page.GotoAsync("/", new PageGotoOptions { Timeout = timeoutMs });
+        await page.GotoAsync(path, new PageGotoOptions { Timeout = timeoutMs });
         await Expect(FolderList).ToHaveAttributeAsync("data-state", "loaded", new() { Timeout = timeoutMs });
     }
 
