@@ -76,6 +76,16 @@ public sealed class WatchPageTests(string browser) : BrowserTest(browser)
 
             var catalog = IngestClient.Parse(await Http.GetStringAsync($"api/media?folder={folder}&limit=500"));
             Assert.That(IngestClient.Int(catalog, "count"), Is.EqualTo(Files));
+
+            // The page lists the watch, its folder as text, and stops it.
+            await page.Page.ReloadAsync();
+            var row = page.Page.Locator($"#watch-{watchId}");
+            await Expect(row.Locator(".watch-open")).ToHaveTextAsync(folder);
+            await Expect(row.Locator(".watch-mode")).ToContainTextAsync("watching: file events");
+            await row.Locator(".watch-stop").ClickAsync();
+            await Expect(row).ToHaveCountAsync(0);
+            var status = await Api.StatusAsync(sessionId);
+            Assert.That(status["status"]!.GetValue<string>(), Is.EqualTo("cancelled"));
         }
         finally
         {

@@ -13,6 +13,7 @@ import { csvUrl, FILTERS, FilteredResults } from './results-client.js';
 import { ResultsView } from './results-table.js';
 import { SessionList } from './session-list.js';
 import { SharedResults } from './shared-results.js';
+import { WatchList } from './watch-list.js';
 import { awaitsCommit, isFinal } from './wire.js';
 
 const SESSIONS_SHOWN = 15;
@@ -29,6 +30,7 @@ const results = new ResultsView({
     csvFor: (sessionId, filter) => csvUrl(sessionId, FILTERS[filter]),
 });
 const sessions = new SessionList({ onSelect: (id) => attach(id), limit: SESSIONS_SHOWN });
+const watches = new WatchList({ onOpen: (id) => attach(id) });
 const form = byId('ingest-form');
 const startButton = byId('start-button');
 const formError = byId('form-error');
@@ -50,6 +52,7 @@ client.start();
 folders.open('');
 loadSessions();
 attachRequestedSession();
+watches.load();
 
 function onSnapshot(snapshot) {
     shared.observe(snapshot.session_id, !isFinal(snapshot.status));
