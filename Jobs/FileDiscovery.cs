@@ -58,7 +58,10 @@ public static class FileDiscovery
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
-                problems.Add(new DiscoveryProblem(root.ToRelative(directory), $"cannot list folder: {ex.Message}"));
+                // The reason without the server's absolute path, which .NET's message names.
+                problems.Add(new DiscoveryProblem(root.ToRelative(directory), ex is UnauthorizedAccessException
+                    ? "cannot list folder: permission denied"
+                    : $"cannot list folder: {ex.Message.Replace(directory, root.ToRelative(directory), StringComparison.Ordinal)}"));
                 return;
             }
 

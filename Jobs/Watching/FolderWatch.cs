@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Hangfire;
 using IngestLite.Catalog;
+using IngestLite.Progress;
 
 namespace IngestLite.Jobs.Watching;
 
@@ -31,6 +32,7 @@ public sealed partial class FolderWatch(
     private readonly ConcurrentQueue<(string From, string To)> _renamed = new();
     private readonly Dictionary<string, Waiting> _waiting = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (long Size, long Mtime)> _handedOver = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _problems = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stop = new();
     private readonly string _fullPath = root.ToFull(watch.Directory);
     private IFolderEvents? _source;
@@ -177,10 +179,22 @@ public sealed partial class FolderWatch(
             Consider(root.ToFull(file.Path), now);
         }
 
+        // A folder the app may not list (permissions) is an error of the session, said once, and again if it comes back after being fixed.
+        var problems = found.Problems.Select(p => $"{p.Path}\n{p.Message}").ToHashSet(StringComparer.Ordinal);
+        foreach (var problem in found.Problems.Where(p => !_problems.Contains($"{p.Path}\n{p.Message}")))
+        {
+            progress.AddError(new FileError(problem.Path, "discover", problem.Message, time.GetUtcNow()));
+        }
+
+        _problems.Clear();
+        _problems.UnionWith(problems);
+
         // What the catalog holds here but the disk does not: missing (only while the folder itself is there).
         var onDisk = found.Files.Concat(found.Skipped).Select(f => f.Path).ToHashSet(StringComparer.Ordinal);
+        var unlisted = found.Problems.Select(p => p.Path + "/").ToList();
         var gone = (await media.PresentPathsAsync(watch.Directory, parameters.Recursive, cancellationToken))
-            .Where(path => !onDisk.Contains(path) && pattern.IsMatch(Path.GetFileName(path)) && !IsTemporary(path)).ToList();
+            .Where(path => !onDisk.Contains(path) && pattern.IsMatch(Path.GetFileName(path)) && !IsTemporary(path) &&
+                !unlisted.Any(folder => path.StartsWith(folder, StringComparison.Ordinal))).ToList();
         if (gone.Count > 0 && Directory.Exists(_fullPath))
         {
             await media.MarkMissingAsync(gone, cancellationToken);

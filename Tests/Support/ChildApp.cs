@@ -32,17 +32,28 @@ public sealed class ChildApp : IDisposable
         }
     }
 
-    public static async Task<ChildApp> StartAsync(string workDirectory, IDictionary<string, string>? settings = null)
+    /// <param name="obeyFilePermissions">
+    /// Runs the app without the capabilities that let root read any file (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH), through
+    /// util-linux's setpriv: a file or folder with mode 000 is then unreadable to it, as to any user, even when the tests run as root.
+    /// </param>
+    public static async Task<ChildApp> StartAsync(string workDirectory, IDictionary<string, string>? settings = null, bool obeyFilePermissions = false)
     {
         var port = FreePort();
         var dll = Path.Combine(AppContext.BaseDirectory, "IngestLite.dll");
-        var start = new ProcessStartInfo("dotnet")
+        var start = new ProcessStartInfo(obeyFilePermissions ? "setpriv" : "dotnet")
         {
             WorkingDirectory = workDirectory,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        if (obeyFilePermissions)
+        {
+            start.ArgumentList.Add("--inh-caps=-dac_override,-dac_read_search");
+            start.ArgumentList.Add("--bounding-set=-dac_override,-dac_read_search");
+            start.ArgumentList.Add("dotnet");
+        }
+
         start.ArgumentList.Add(dll);
         start.ArgumentList.Add("--urls");
         start.ArgumentList.Add($"http://127.0.0.1:{port}");
