@@ -274,7 +274,7 @@ public sealed class MediaCatalog(CatalogDatabase database, TimeProvider time) : 
         {
             var update = database.Statement(transaction, """
                 UPDATE media SET missing_at = $at
-                WHERE missing_at IS NULL AND (path = $path OR (substr(path, 1, length($path) + 1) = $path || '/'))
+                WHERE missing_at IS NULL AND (path = $path OR (path > $path || '/' AND path < $path || '0'))
                 """);
             update.Parameters.AddWithValue("$at", Sql.Timestamp(time.GetUtcNow()));
             var p = update.Parameters.Add("$path", SqliteType.Text);
@@ -287,13 +287,16 @@ public sealed class MediaCatalog(CatalogDatabase database, TimeProvider time) : 
         return marked;
     }
 
-    /// <summary>The catalogued, not missing, files in <paramref name="folder"/> (and below it when <paramref name="recursive"/>).</summary>
+    /// <summary>
+    /// The catalogued, not missing, files in <paramref name="folder"/> (and below it when <paramref name="recursive"/>).
+    /// "Below" is a range on the indexed column ('0' is the character after '/'), so a reconcile reads its folder, not the catalog.
+    /// </summary>
     public async Task<IReadOnlyList<string>> PresentPathsAsync(string folder, bool recursive, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenReadAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = recursive && folder.Length > 0
-            ? "SELECT path FROM media WHERE missing_at IS NULL AND (dir = $dir OR substr(dir, 1, length($dir) + 1) = $dir || '/')"
+            ? "SELECT path FROM media WHERE missing_at IS NULL AND (dir = $dir OR (dir > $dir || '/' AND dir < $dir || '0'))"
             : recursive ? "SELECT path FROM media WHERE missing_at IS NULL" : "SELECT path FROM media WHERE missing_at IS NULL AND dir = $dir";
         command.Parameters.AddWithValue("$dir", folder);
         var paths = new List<string>();
@@ -315,7 +318,7 @@ public sealed class MediaCatalog(CatalogDatabase database, TimeProvider time) : 
         var moved = new List<long>();
         await database.WriteAsync(async (connection, transaction, ct) =>
         {
-            var select = database.Statement(transaction, "SELECT id, path FROM media WHERE path = $from OR substr(path, 1, length($from) + 1) = $from || '/'");
+            var select = database.Statement(transaction, "SELECT id, path FROM media WHERE path = $from OR (path > $from || '/' AND path < $from || '0')");
             select.Parameters.AddWithValue("$from", from);
             var rows = new List<(long Id, string Path)>();
             await using (var reader = await select.ExecuteReaderAsync(ct))

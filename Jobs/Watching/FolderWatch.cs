@@ -238,7 +238,7 @@ public sealed partial class FolderWatch(
     private void Consider(string fullPath, long now)
     {
         var name = Path.GetFileName(fullPath);
-        if (name.Length == 0 || !pattern.IsMatch(name) || IsTemporary(fullPath))
+        if (name.Length == 0 || !pattern.IsMatch(name) || !root.Contains(fullPath) || IsTemporary(root.ToRelative(fullPath)))
         {
             return;
         }
@@ -301,13 +301,18 @@ public sealed partial class FolderWatch(
         return ready;
     }
 
-    /// <summary>Names that writers use while a file is unfinished, and hidden files and folders.</summary>
-    public static bool IsTemporary(string path)
+    /// <summary>
+    /// Names that writers use while a file is unfinished, and hidden files and folders, for a root-relative path (so a
+    /// media root that itself lies under a dot-folder is not hidden).
+    /// </summary>
+    public static bool IsTemporary(string relativePath)
     {
-        var name = Path.GetFileName(path);
+        var name = Path.GetFileName(relativePath);
         return name.StartsWith('.') || name.EndsWith(".tmp", StringComparison.OrdinalIgnoreCase) || name.EndsWith(".part", StringComparison.OrdinalIgnoreCase) ||
-            path.Contains("/.", StringComparison.Ordinal);
+            relativePath.StartsWith('.') || relativePath.Contains("/.", StringComparison.Ordinal);
     }
+
+    public IngestParameters Parameters => parameters;
 
     private void EnsureSource()
     {

@@ -143,12 +143,9 @@ public sealed partial class WatchService(
         return folder;
     }
 
-    private static WatchInfo Info(FolderWatch w)
-    {
-        var parameters = JsonSerializer.Deserialize<IngestParameters>(w.Watch.ParametersJson, ProgressWire.Options)!;
-        return new WatchInfo(w.Watch.Id, w.Watch.SessionId, w.Watch.Directory, parameters.Pattern ?? FilePattern.Default, parameters.Recursive, w.Watch.CreatedAt, w.Mode,
+    private static WatchInfo Info(FolderWatch w) =>
+        new(w.Watch.Id, w.Watch.SessionId, w.Watch.Directory, w.Parameters.Pattern ?? FilePattern.Default, w.Parameters.Recursive, w.Watch.CreatedAt, w.Mode,
             w.Bursts, w.PeakQueued, w.Progress.Current);
-    }
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
