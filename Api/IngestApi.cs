@@ -3,6 +3,7 @@ using System.Text.Json;
 using IngestLite.Catalog;
 using IngestLite.Http;
 using IngestLite.Jobs;
+using IngestLite.Jobs.Watching;
 using IngestLite.Progress;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
@@ -140,9 +141,13 @@ public static class IngestApi
         return TypedResults.Ok(new CommitStatus(s.SessionId, s.Status, s.CommitProgress, errors, s.CommitError, s.CommitMode, s.Stats.CommittedFiles));
     }
 
+    /// <summary>Cancels a run; a watch's session stops its watch (it ends <c>cancelled</c>, as <c>DELETE /api/watch/{id}</c> does).</summary>
     private static async Task<Results<Ok<ProgressSnapshot>, ProblemHttpResult>> CancelAsync(
-        string sessionId, IngestSessions sessions, CancellationToken cancellationToken) =>
-        await sessions.CancelAsync(sessionId, cancellationToken) is { } snapshot ? TypedResults.Ok(snapshot) : Problems.UnknownSession(sessionId);
+        string sessionId, IngestSessions sessions, WatchService watches, CancellationToken cancellationToken)
+    {
+        await watches.StopSessionAsync(sessionId, cancellationToken);
+        return await sessions.CancelAsync(sessionId, cancellationToken) is { } snapshot ? TypedResults.Ok(snapshot) : Problems.UnknownSession(sessionId);
+    }
 
     private static async Task<Results<Ok<ProgressSnapshot>, ProblemHttpResult>> ResumeAsync(
         string sessionId, IngestSessions sessions, CancellationToken cancellationToken)
@@ -160,13 +165,14 @@ public static class IngestApi
 
     /// <summary>As upstream: 200 <c>cleaned_up</c>, also for a session already gone (deleting is idempotent); 400 for an id that is no session id.</summary>
     private static async Task<Results<Ok<CleanedUp>, ValidationProblem>> DeleteAsync(
-        string sessionId, IngestSessions sessions, CancellationToken cancellationToken)
+        string sessionId, IngestSessions sessions, WatchService watches, CancellationToken cancellationToken)
     {
         if (!Guid.TryParse(sessionId, out _))
         {
             return Problems.Invalid("session_id", $"'{sessionId}' is not a session id");
         }
 
+        await watches.StopSessionAsync(sessionId, cancellationToken);
         await sessions.DeleteAsync(sessionId, cancellationToken);
         return TypedResults.Ok(new CleanedUp());
     }

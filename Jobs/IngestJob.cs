@@ -45,7 +45,7 @@ public sealed partial class IngestJob(
 
         if (watches.ProgressOf(sessionId) is { } watching)
         {
-            return await RunWatchBatchAsync(record, watching, cancellationToken);
+            return await RunWatchBatchAsync(record, watching, context?.BackgroundJob?.Id, cancellationToken);
         }
 
         if (control.IsRunning(sessionId))
@@ -142,9 +142,10 @@ public sealed partial class IngestJob(
 
     /// <summary>
     /// One batch of a watch: the files its watch handed over (and any it handed over meanwhile), reported through the
-    /// watch's own progress, so the session stays <c>watching</c>. A cancel stops the batch, not the watch.
+    /// watch's own progress, so the session stays <c>watching</c>. Deleting the batch job in the dashboard stops the
+    /// batch, not the watch; a cancel of the session through the API stops the watch (<see cref="Watching.WatchService.StopSessionAsync"/>).
     /// </summary>
-    private async Task<IngestOutcome> RunWatchBatchAsync(SessionRecord record, SessionProgress progress, CancellationToken cancellationToken)
+    private async Task<IngestOutcome> RunWatchBatchAsync(SessionRecord record, SessionProgress progress, string? jobId, CancellationToken cancellationToken)
     {
         var sessionId = record.Id;
         if (control.IsRunning(sessionId))
@@ -154,6 +155,7 @@ public sealed partial class IngestJob(
 
         var parameters = JsonSerializer.Deserialize<IngestParameters>(record.ParametersJson, ProgressWire.Options)!;
         using var run = control.Begin(sessionId, progress, cancellationToken);
+        progress.RunBy(jobId);
         try
         {
             for (var pending = await catalog.PendingFilesAsync(sessionId, run.Token); pending.Count > 0; pending = await catalog.PendingFilesAsync(sessionId, run.Token))

@@ -164,6 +164,9 @@ public sealed class SessionProgress
             Stats = s.Stats with { TotalFiles = s.Stats.TotalFiles + count, TotalDiscovered = s.Stats.TotalDiscovered + count },
         });
 
+    /// <summary>A watch's batch job took over: the dashboard's links lead to it.</summary>
+    public ProgressSnapshot RunBy(string? jobId) => jobId is null ? Current : Update(s => s with { JobId = jobId });
+
     /// <summary>A watch between batches: no current file, and <paramref name="message"/> (its mode or trouble) when given.</summary>
     public ProgressSnapshot Idle(string? message = null) =>
         Update(s => s with { CurrentStage = null, CurrentFileBytes = null, CurrentFileSize = null, Message = message ?? s.Message });

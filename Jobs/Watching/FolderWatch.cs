@@ -37,6 +37,7 @@ public sealed partial class FolderWatch(
     private readonly string _fullPath = root.ToFull(watch.Directory);
     private IFolderEvents? _source;
     private volatile bool _rescan = true;
+    private volatile string? _eventsRefused;
     private int _eventCount;
     private int _bursts;
     private int _peakQueued;
@@ -104,6 +105,15 @@ public sealed partial class FolderWatch(
             _rescan = true;
             SetMode("the watched folder is missing; waiting for it to return");
             return;
+        }
+
+        if (_eventsRefused is { } refused)
+        {
+            // Some folders could not be watched (the inotify watch limit): events alone would miss their files.
+            _eventsRefused = null;
+            DropSource();
+            _rescan = true;
+            SetMode(ReconcileOnly($"file events are unavailable ({refused})"));
         }
 
         EnsureSource();
@@ -289,8 +299,18 @@ public sealed partial class FolderWatch(
                 (waiting.Size, waiting.Mtime, waiting.StillSince) = (size, mtime, now);
             }
 
-            if (time.GetElapsedTime(waiting.StillSince, now) >= options.StabilityPeriod || time.GetElapsedTime(waiting.FirstSeen, now) >= options.MaxGrowthWait)
+            var still = time.GetElapsedTime(waiting.StillSince, now) >= options.StabilityPeriod;
+            if (still || time.GetElapsedTime(waiting.FirstSeen, now) >= options.MaxGrowthWait)
             {
+                if (!still)
+                {
+                    // Growing past the cap (a recording, or a writer that never closes): tried as it stands, said why,
+                    // and taken again once it holds still.
+                    progress.AddError(new FileError(relative, "watch",
+                        $"still being written after {Describe(options.MaxGrowthWait)} (Watch:MaxGrowthWait): tried as it stood at {size} bytes, and taken again once it holds still",
+                        time.GetUtcNow()));
+                }
+
                 _waiting.Remove(relative);
                 _handedOver[relative] = (size, mtime);
                 ready.Add(new DiscoveredFile(relative, size, DateTimeOffset.FromUnixTimeMilliseconds(mtime)));
@@ -323,7 +343,7 @@ public sealed partial class FolderWatch(
 
         if (NetworkMounts.FileSystemOf(_fullPath) is { } network)
         {
-            SetMode($"reconcile only, every {options.ReconcileInterval.TotalSeconds:0} s: the folder is on a network file system ({network}), where file events do not arrive");
+            SetMode(ReconcileOnly($"the folder is on a network file system ({network}), where file events do not arrive"));
             return;
         }
 
@@ -348,6 +368,11 @@ public sealed partial class FolderWatch(
             source.Failed += ex =>
             {
                 LogEventsLost(logger, watch.Id, ex.Message);
+                if (IsWatchLimit(ex))
+                {
+                    _eventsRefused = ex.Message;
+                }
+
                 _rescan = true;
             };
             _source = source;
@@ -356,10 +381,22 @@ public sealed partial class FolderWatch(
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or PlatformNotSupportedException)
         {
-            // Past the inotify limit (or no watcher on this system): reconciling still finds every file, later.
-            SetMode($"reconcile only, every {options.ReconcileInterval.TotalSeconds:0} s: file events are unavailable ({ex.Message})");
+            // Past the inotify instance limit (or no watcher on this system): reconciling still finds every file, later.
+            SetMode(ReconcileOnly($"file events are unavailable ({ex.Message})"));
         }
     }
+
+    private string ReconcileOnly(string why) => $"reconcile only, every {Describe(options.ReconcileInterval)}: {why}";
+
+    private static string Describe(TimeSpan span) =>
+        span.TotalSeconds < 60 ? $"{span.TotalSeconds:0.#} s" : span.TotalMinutes < 60 ? $"{span.TotalMinutes:0.#} min" : $"{span.TotalHours:0.#} h";
+
+    /// <summary>
+    /// The system's limit on inotify watches (fs.inotify.max_user_watches) was reached while .NET watched the
+    /// sub-folders: its watcher raises an IOException whose HResult is ENOSPC and goes on without those folders.
+    /// </summary>
+    public static bool IsWatchLimit(Exception ex) =>
+        ex is IOException io && (io.HResult == 28 || io.Message.Contains("number of inotify watches", StringComparison.Ordinal));
 
     private void Enqueue(string path)
     {

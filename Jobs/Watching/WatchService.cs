@@ -129,6 +129,13 @@ public sealed partial class WatchService(
         return true;
     }
 
+    /// <summary>
+    /// A cancel or delete of a watch's session (the page's Cancel button, <c>POST /api/ingest/cancel</c>) stops its
+    /// watch: otherwise the watch would go on filling a session its user ended. False for any other session.
+    /// </summary>
+    public async Task<bool> StopSessionAsync(string sessionId, CancellationToken cancellationToken) =>
+        _watches.Values.FirstOrDefault(w => w.Watch.SessionId == sessionId) is { } watch && await DeleteAsync(watch.Watch.Id, cancellationToken);
+
     private async Task<FolderWatch> StartWatchAsync(WatchRecord watch, CancellationToken cancellationToken)
     {
         var parameters = JsonSerializer.Deserialize<IngestParameters>(watch.ParametersJson, ProgressWire.Options)!;

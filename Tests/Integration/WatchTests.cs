@@ -188,6 +188,47 @@ public sealed class WatchTests : ApiTest
     }
 
     [Test]
+    public async Task Past_the_inotify_watch_limit_a_watch_falls_back_to_reconciling_and_says_so()
+    {
+        var (watchId, sessionId) = await WatchAsync(new { directory = Folder, recursive = true });
+        await Api.WaitUntilAsync(sessionId, s => s["message"]?.GetValue<string>()?.StartsWith("watching: file events", StringComparison.Ordinal) == true);
+
+        // .NET's watcher could not watch a sub-folder (ENOSPC): it says so once and goes on without that folder.
+        App.FolderEvents.ReachWatchLimit(FolderPath);
+        var status = await Api.WaitUntilAsync(sessionId, s => s["message"]?.GetValue<string>()?.StartsWith("reconcile only", StringComparison.Ordinal) == true);
+        Assert.That(status["message"]!.GetValue<string>(), Does.Contain("inotify watches"));
+        MediaFactory.WritePng(Path.Combine(FolderPath, "deep", "er", "late.png"), 16, 16, null, seed: 7);
+        await WaitForCatalogAsync(["deep/er/late.png"]);
+        var listed = JsonNode.Parse(await Http.GetStringAsync("api/watch"))!.AsArray();
+        Assert.That(listed.Single(w => w!["watch_id"]!.GetValue<string>() == watchId)!["mode"]!.GetValue<string>(), Does.StartWith("reconcile only"));
+    }
+
+    [Test]
+    public async Task Each_batch_is_a_hangfire_job_whose_page_shows_the_watch_and_cancelling_the_session_stops_the_watch()
+    {
+        var (watchId, sessionId) = await WatchAsync(new { directory = Folder });
+        MediaFactory.WritePng(Path.Combine(FolderPath, "a.png"), 16, 16, null, seed: 1);
+        var status = await Api.WaitUntilAsync(sessionId, s => IngestClient.Int(s, "stats.committed_files") == 1 && s["job_id"] is not null);
+
+        // The dashboard's link from the session leads to its latest batch, whose page carries the session's live panel.
+        var job = status["job_id"]!.GetValue<string>();
+        var page = await Http.GetStringAsync($"hangfire/jobs/details/{job}");
+        Assert.That(page, Does.Contain("id=\"ingestlite-job\"").And.Contain($"data-session=\"{sessionId}\""));
+
+        // The page's Cancel (and any API client's) ends the watch, not only the batch in flight.
+        using (var cancelled = await Http.PostAsync($"api/ingest/cancel/{sessionId}", null))
+        {
+            Assert.That(cancelled.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        }
+
+        _watches.Remove(watchId);
+        status = await Api.StatusAsync(sessionId);
+        Assert.That(status["status"]!.GetValue<string>(), Is.EqualTo("cancelled"));
+        var listed = JsonNode.Parse(await Http.GetStringAsync("api/watch"))!.AsArray();
+        Assert.That(listed.Any(w => w!["watch_id"]!.GetValue<string>() == watchId), Is.False);
+    }
+
+    [Test]
     public async Task A_watched_folder_that_goes_away_is_reported_and_watched_again_when_it_returns()
     {
         var (_, sessionId) = await WatchAsync(new { directory = Folder, recursive = true });
