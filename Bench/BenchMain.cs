@@ -9,7 +9,7 @@ namespace IngestLite.Bench;
 /// <summary>
 /// Starts IngestLite in-process on Kestrel (127.0.0.1), drives it over real HTTP, prints a Markdown
 /// table and, with --json PATH, writes the same figures as JSON. --quick finishes in under 2 minutes;
-/// --only a,b runs some scenarios (latency, bandwidth, connections, fanout, soak, catalog, images, ingest, report);
+/// --only a,b runs some scenarios (latency, bandwidth, connections, fanout, soak, catalog, images, watch, ingest, report);
 /// --images N sets how many 1024x1024 PNGs the images scenario ingests against the Python peer;
 /// --catalog-sizes 10000,1000000 sets the catalog scenario's row counts; --catalog-keep DIR keeps the filled catalogs there for later runs;
 /// --clients 1,100 runs only those SSE latency rows (no polling rows); --samples DIR writes every SSE latency sample there.
@@ -114,6 +114,11 @@ public static class BenchMain
                     rounds: quick ? 1 : 3, FindAppRoot());
                 rows.AddRange(imageRows);
                 figures.AddRange(imageFigures);
+            }
+
+            if (Runs("watch"))
+            {
+                figures.AddRange(await WatchDrop.RunAsync(app, quick ? [1_000] : [1_000, 10_000]));
             }
 
             if (Runs("ingest"))

@@ -41,6 +41,7 @@ public sealed partial class FolderWatch(
     private int _eventCount;
     private int _bursts;
     private int _peakQueued;
+    private int _remembered;
     private bool _jobWanted;
     private long _lastReconcile;
     private bool _reconciled;
@@ -59,6 +60,9 @@ public sealed partial class FolderWatch(
 
     /// <summary>The most events ever waiting between two looks: bounded by <see cref="WatchOptions.BurstLimit"/>, whatever arrives.</summary>
     public int PeakQueued => Volatile.Read(ref _peakQueued);
+
+    /// <summary>Files this watch holds in memory (waiting, or handed over and not yet seen committed): drops back to zero once they are catalogued.</summary>
+    internal int Remembered => Volatile.Read(ref _remembered);
 
     public void Start() => _loop = Task.Run(() => RunAsync(_stop.Token));
 
@@ -169,6 +173,7 @@ public sealed partial class FolderWatch(
             _jobWanted = true;
         }
 
+        Volatile.Write(ref _remembered, _waiting.Count + _handedOver.Count);
         if (_jobWanted && !control.IsRunning(watch.SessionId))
         {
             _jobWanted = false;
@@ -187,6 +192,12 @@ public sealed partial class FolderWatch(
         foreach (var file in found.Files)
         {
             Consider(root.ToFull(file.Path), now);
+        }
+
+        // Committed as they are: no longer this watch's to remember (a watch that runs for months must not keep every path).
+        foreach (var file in found.Skipped)
+        {
+            _handedOver.Remove(file.Path);
         }
 
         // A folder the app may not list (permissions) is an error of the session, said once, and again if it comes back after being fixed.
@@ -315,6 +326,13 @@ public sealed partial class FolderWatch(
                 _handedOver[relative] = (size, mtime);
                 ready.Add(new DiscoveredFile(relative, size, DateTimeOffset.FromUnixTimeMilliseconds(mtime)));
             }
+        }
+
+        if (ready.Count > 0)
+        {
+            // A late event of a file already committed as it is (the catalog knows it) is not a new file.
+            using var known = media.OpenKnownFiles();
+            ready.RemoveAll(known.IsUnchanged);
         }
 
         ready.Sort((a, b) => string.CompareOrdinal(a.Path, b.Path));

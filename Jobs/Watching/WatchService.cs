@@ -41,6 +41,8 @@ public sealed partial class WatchService(
     /// <summary>The live progress of a watch's session, which its batch jobs report through; null for any other session.</summary>
     public SessionProgress? ProgressOf(string sessionId) => _watches.Values.FirstOrDefault(w => w.Watch.SessionId == sessionId)?.Progress;
 
+    internal FolderWatch? Find(string watchId) => _watches.GetValueOrDefault(watchId);
+
     public IReadOnlyList<WatchInfo> List() =>
         [.. _watches.Values.OrderBy(w => w.Watch.CreatedAt).ThenBy(w => w.Watch.Id, StringComparer.Ordinal).Select(Info)];
 

@@ -1,7 +1,9 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using IngestLite.Jobs.Watching;
 using IngestLite.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace IngestLite.Tests.Integration;
 
@@ -153,6 +155,14 @@ public sealed class WatchTests : ApiTest
         var watch = JsonNode.Parse(await Http.GetStringAsync("api/watch"))!.AsArray().Single(w => w!["watch_id"]!.GetValue<string>() == watchId)!;
         Assert.That(watch["bursts"]!.GetValue<int>(), Is.InRange(1, 20), "the burst collapsed into rescans");
         Assert.That(watch["peak_queued_events"]!.GetValue<int>(), Is.LessThanOrEqualTo(500), "events never pile up beyond Watch:BurstLimit");
+
+        // Memory stays flat: once the catalog holds them, the watch forgets the paths it handed over (next reconcile).
+        var folder = App.Services.GetRequiredService<WatchService>().Find(watchId)!;
+        for (var deadline = DateTime.UtcNow.AddSeconds(30); folder.Remembered > 0; await Task.Delay(50))
+        {
+            Assert.That(DateTime.UtcNow, Is.LessThan(deadline), $"the watch still remembers {folder.Remembered} of the {Files} committed files");
+        }
+
         TestSuite.TryDelete(staging);
     }
 
