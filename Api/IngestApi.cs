@@ -142,7 +142,7 @@ public static class IngestApi
     }
 
     /// <summary>Cancels a run; a watch's session stops its watch (it ends <c>cancelled</c>, as <c>DELETE /api/watch/{id}</c> does).</summary>
-    private static async Task<Results<Ok<ProgressSnapshot>, ProblemHttpResult>> CancelAsync(
+    internal static async Task<Results<Ok<ProgressSnapshot>, ProblemHttpResult>> CancelAsync(
         string sessionId, IngestSessions sessions, WatchService watches, CancellationToken cancellationToken)
     {
         await watches.StopSessionAsync(sessionId, cancellationToken);

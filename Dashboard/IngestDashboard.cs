@@ -44,10 +44,10 @@ public static class IngestDashboard
             await TypedResults.Ok(await http.RequestServices.GetRequiredService<IngestSessions>().ListAsync(RecentSessions, http.RequestAborted)).ExecuteAsync(http)));
         routes.Add($"/ingest/cancel/{Id}", new Post(async (http, match) =>
         {
-            var id = match.Groups["id"].Value;
-            IResult result = await http.RequestServices.GetRequiredService<IngestSessions>().CancelAsync(id, http.RequestAborted) is { } snapshot
-                ? TypedResults.Ok(snapshot)
-                : Http.Problems.UnknownSession(id);
+            // The API's own cancel: a watch's session stops its watch here too.
+            var services = http.RequestServices;
+            var result = await Api.IngestApi.CancelAsync(match.Groups["id"].Value, services.GetRequiredService<IngestSessions>(),
+                services.GetRequiredService<Jobs.Watching.WatchService>(), http.RequestAborted);
             await result.ExecuteAsync(http);
         }));
 
