@@ -10,6 +10,15 @@ public static class JobsServiceCollectionExtensions
     /// <summary>The ingest feature: validated options, the catalog, the registry, the job and its launcher.</summary>
     public static IServiceCollection AddIngest(this IServiceCollection services)
     {
+        // Where jobs and the catalog live, and what this process does: checked together at start-up.
+        services.AddOptions<NodeOptions>().BindConfiguration(NodeOptions.SectionName).ValidateOnStart();
+        services.AddOptions<StorageOptions>()
+            .BindConfiguration(StorageOptions.SectionName)
+            .Configure<IConfiguration>((options, configuration) =>
+                options.ConnectionString ??= configuration.GetConnectionString(StorageOptions.ConnectionStringName))
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<StorageOptions>, StorageOptionsValidator>();
+
         services.AddOptions<IngestOptions>()
             .BindConfiguration(IngestOptions.SectionName)
             .ValidateDataAnnotations()
