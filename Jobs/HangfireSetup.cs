@@ -83,7 +83,7 @@ public static class HangfireSetup
         services.Remove(server);
         services.AddSingleton<IHostedService>(provider => provider.GetRequiredService<IOptions<NodeOptions>>().Value.RunsJobs
             ? (IHostedService)server.ImplementationFactory!(provider)
-            : new NoJobServer());
+            : new NothingToStart());
         services.AddOptions<HostOptions>().Configure<IOptions<HangfireOptions>>((host, hangfire) =>
             host.ShutdownTimeout = hangfire.Value.ShutdownTimeout + HostGrace);
         return services;
@@ -102,14 +102,6 @@ public static class HangfireSetup
             Authorization = options.DashboardAllowRemote ? [new AllowAllDashboardAuthorization()] : [new LocalRequestsOnlyAuthorizationFilter()],
             DisplayStorageConnectionString = false,
         });
-    }
-
-    /// <summary>A web node's stand-in for the job server.</summary>
-    private sealed class NoJobServer : IHostedService
-    {
-        public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 
     /// <summary>Used only when the operator opts in to a remote dashboard.</summary>

@@ -45,6 +45,19 @@ public sealed class NodeOptions
 
     public NodeRole Role { get; set; } = NodeRole.All;
 
+    /// <summary>
+    /// This process among the nodes (the sessions it runs are leased in its name). Unique per process by default:
+    /// host name, process id and a random suffix, so a restarted node never inherits a dead one's lease.
+    /// </summary>
+    public string Name { get; set; } = $"{Environment.MachineName}-{Environment.ProcessId}-{Random.Shared.Next(0x10000):x4}";
+
+    /// <summary>
+    /// With PostgreSQL: a node renews its claim on the sessions it runs every third of this. Once a node has not for this
+    /// long (killed, or cut off from the database), another node marks its running sessions interrupted, to be resumed.
+    /// </summary>
+    [System.ComponentModel.DataAnnotations.Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan LeaseTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>True when this process runs jobs (a Hangfire server).</summary>
     public bool RunsJobs => Role is NodeRole.All or NodeRole.Worker;
 
