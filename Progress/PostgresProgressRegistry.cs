@@ -250,7 +250,7 @@ public sealed partial class PostgresProgressRegistry : IProgressRegistry, IHoste
     }
 
     /// <summary>Writes every pending state now, whatever the pace.</summary>
-    internal async Task FlushAsync(CancellationToken cancellationToken)
+    public async Task FlushAsync(CancellationToken cancellationToken)
     {
         var due = _pending.Keys.ToList();
         if (due.Count > 0)

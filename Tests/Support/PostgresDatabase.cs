@@ -28,7 +28,7 @@ public sealed class PostgresDatabase : IAsyncDisposable
     /// <summary>The server's connection string, or the test fails.</summary>
     public static string Server => Environment.GetEnvironmentVariable(ServerVariable) is { Length: > 0 } server
         ? server
-        : throw new AssertionException(
+        : throw new InvalidOperationException(
             $"{ServerVariable} is not set: these tests need a PostgreSQL server. Run them through 'bash scripts/test.sh', which starts " +
             $"a throwaway one, or set {ServerVariable} to a connection string of a user that may create databases.");
 
