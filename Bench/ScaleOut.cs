@@ -2,8 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using IngestLite.Progress;
 using IngestLite.Tests.Support;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace IngestLite.Bench;
@@ -27,10 +25,7 @@ public static class ScaleOut
             ["Stream:MaxStreams"] = "20000",
             ["Logging:LogLevel:Default"] = "Error",
         }).Start();
-        await using var worker = new PostgresProgressRegistry(
-            NpgsqlDataSource.Create(database.ConnectionString), "bench-worker", TimeSpan.FromSeconds(30),
-            new StaticMonitor<StreamOptions>(new StreamOptions()), TimeProvider.System, NullLogger<PostgresProgressRegistry>.Instance);
-        await worker.StartAsync(CancellationToken.None);
+        await using var worker = await BackplaneNode.StartAsync(database.ConnectionString, "bench-worker");
 
         // Report → client: the worker publishes, the web node's streams deliver (gap above the streams' pace, as the latency scenario).
         var updates = quick ? 60 : 200;
@@ -142,14 +137,5 @@ public static class ScaleOut
         }
 
         throw new TimeoutException($"session {sessionId} did not complete");
-    }
-
-    private sealed class StaticMonitor<T>(T value) : IOptionsMonitor<T>
-    {
-        public T CurrentValue => value;
-
-        public T Get(string? name) => value;
-
-        public IDisposable? OnChange(Action<T, string?> listener) => null;
     }
 }

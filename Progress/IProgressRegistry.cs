@@ -37,6 +37,12 @@ public interface IProgressRegistry
     /// <summary>Counts the publishes that changed a session's processed files, status or commit progress (or added a session): what a viewer watches for.</summary>
     long Milestones { get; }
 
+    /// <summary>
+    /// Why the sessions held may be stale (this node cannot reach the database the nodes share), or null. Streams say it in
+    /// their heartbeats; the registry catches up by itself once the cause is gone.
+    /// </summary>
+    string? Outage => null;
+
     /// <summary>Open subscriptions, for health checks and tests.</summary>
     int SubscriberCount { get; }
 

@@ -72,6 +72,7 @@ public sealed partial class PostgresProgressRegistry : IProgressRegistry, IHoste
         """;
 
     private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan KeepAlive = TimeSpan.FromSeconds(5);
 
     private readonly InProcessProgressRegistry _local = new() { ExternalVersions = true };
     private readonly NpgsqlDataSource _database;
@@ -109,7 +110,13 @@ public sealed partial class PostgresProgressRegistry : IProgressRegistry, IHoste
     public TimeSpan Lease { get; }
 
     /// <summary>False while the database cannot be reached: streams stay open and say so; the node catches up when it is back.</summary>
-    public bool Connected { get; private set; }
+    public bool Connected => _outageSince is null;
+
+    public string? Outage => _outageSince is { } since
+        ? $"this server cannot reach its database (since {since:HH:mm:ss} UTC): progress shown may be stale, and catches up once it is back"
+        : null;
+
+    private DateTimeOffset? _outageSince;
 
     /// <summary>Rows written (each with one NOTIFY), for tests and the bench.</summary>
     public long Notifications => Interlocked.Read(ref _notifications);
@@ -381,17 +388,15 @@ public sealed partial class PostgresProgressRegistry : IProgressRegistry, IHoste
 
                 // Listening first, then reading: nothing written between the two is missed.
                 await CatchUpAsync(connection, stopping);
-                if (!Connected)
-                {
-                    Connected = true;
-                    LogConnected(_logger, Node, Version);
-                }
+                _outageSince = null;
+                LogConnected(_logger, Node, Version);
 
                 _caughtUp.TrySetResult();
                 while (true)
                 {
-                    await connection.WaitAsync(stopping);
-                    if (Interlocked.Read(ref _announced) > Interlocked.Read(ref _held))
+                    // A quiet spell ends in a read anyway: it checks the connection (a dead one is noticed within it) and
+                    // catches up on anything a notification did not announce.
+                    if (!await connection.WaitAsync(KeepAlive, stopping) || Interlocked.Read(ref _announced) > Interlocked.Read(ref _held))
                     {
                         await CatchUpAsync(connection, stopping);
                     }
@@ -403,7 +408,7 @@ public sealed partial class PostgresProgressRegistry : IProgressRegistry, IHoste
             }
             catch (Exception ex) when (ex is NpgsqlException or TimeoutException or InvalidOperationException or System.IO.IOException)
             {
-                Connected = false;
+                _outageSince ??= _time.GetUtcNow();
                 LogListenFailed(_logger, ex.Message);
                 await Task.Delay(RetryDelay, _time, stopping).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             }

@@ -213,7 +213,7 @@ public static class ProgressApi
                     yield break;
                 }
 
-                yield return ProgressWire.Heartbeat(first ? retry : null);
+                yield return ProgressWire.Heartbeat(first ? retry : null, registry.Outage);
                 first = false;
                 continue;
             }
@@ -323,7 +323,7 @@ public static class ProgressApi
                         yield break;
                     }
 
-                    yield return ProgressWire.Heartbeat(first ? retry : null);
+                    yield return ProgressWire.Heartbeat(first ? retry : null, registry.Outage);
                     first = false;
                     continue;
                 }

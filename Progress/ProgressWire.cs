@@ -70,7 +70,15 @@ public static class ProgressWire
             ReconnectionInterval = retry,
         };
 
-    public static SseItem<byte[]> Heartbeat(TimeSpan? retry) => new(EmptyObject, HeartbeatEvent) { ReconnectionInterval = retry };
+    /// <summary>
+    /// A heartbeat: <c>{}</c>, or <c>{"stale": reason}</c> while the server cannot keep its sessions fresh (a node cut off
+    /// from the shared database): the stream stays open, and what changed meanwhile follows once it is back.
+    /// </summary>
+    public static SseItem<byte[]> Heartbeat(TimeSpan? retry, string? stale = null) =>
+        new(stale is null ? EmptyObject : JsonSerializer.SerializeToUtf8Bytes(new StalePayload(stale), Options), HeartbeatEvent) { ReconnectionInterval = retry };
+
+    /// <summary>The data of a heartbeat while the sessions shown may be stale.</summary>
+    public sealed record StalePayload(string Stale);
 
     public static SseItem<byte[]> Removed(string sessionId, long version) =>
         new(JsonSerializer.SerializeToUtf8Bytes(new RemovedPayload(sessionId), Options), RemovedEvent)

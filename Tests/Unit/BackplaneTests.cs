@@ -1,7 +1,5 @@
 using IngestLite.Progress;
 using IngestLite.Tests.Support;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace IngestLite.Tests.Unit;
@@ -35,15 +33,10 @@ public sealed class BackplaneTests
         await _database.DisposeAsync();
     }
 
-    private async Task<PostgresProgressRegistry> StartNodeAsync(string name, TimeSpan? pace = null, TimeSpan? lease = null)
+    private async Task<PostgresProgressRegistry> StartNodeAsync(string name, TimeSpan? lease = null)
     {
-        var streams = new StreamOptions { MinEventInterval = pace ?? TimeSpan.FromMilliseconds(100) };
-        var node = new PostgresProgressRegistry(
-            NpgsqlDataSource.Create(_database.ConnectionString), name, lease ?? TimeSpan.FromSeconds(30), new FixedMonitor<StreamOptions>(streams), TimeProvider.System,
-            NullLogger<PostgresProgressRegistry>.Instance);
+        var node = await BackplaneNode.StartAsync(_database.ConnectionString, name, lease);
         _nodes.Add(node);
-        using var timeout = new CancellationTokenSource(Patience);
-        await node.StartAsync(timeout.Token);
         return node;
     }
 
@@ -201,14 +194,5 @@ public sealed class BackplaneTests
         worker.Publish(big);
         await WaitForPayloadAsync(listener, payloads, "big ");
         Assert.That(payloads[0], Does.Match(@"^big 1 \d+$"), "session id, seq and version only");
-    }
-
-    private sealed class FixedMonitor<T>(T value) : IOptionsMonitor<T>
-    {
-        public T CurrentValue => value;
-
-        public T Get(string? name) => value;
-
-        public IDisposable? OnChange(Action<T, string?> listener) => null;
     }
 }

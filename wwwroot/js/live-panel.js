@@ -255,6 +255,7 @@ export class LivePanel {
                 POLLING: 'The live stream is unavailable; checking every second instead.',
                 RECONNECTING: 'The live stream dropped; reconnecting without losing updates.',
                 CONNECTING: 'Connecting to the live stream…',
+                PAUSED: 'The server cannot reach its database: what is shown may be stale, and catches up once it is back.',
             }[this.#mode] ?? '';
     }
 }

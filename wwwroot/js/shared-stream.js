@@ -12,6 +12,8 @@ export const Mode = Object.freeze({
     LIVE: 'LIVE',
     RECONNECTING: 'RECONNECTING',
     POLLING: 'POLLING',
+    // Connected, but the server says its sessions may be stale (it cannot reach its database); they catch up by themselves.
+    PAUSED: 'PAUSED',
 });
 
 import { Events, parseEventData, STATE_EVENTS } from './wire.js';
@@ -76,8 +78,11 @@ export class StreamConnection {
             state.errors = 0;
             state.probing = false;
             clearTimeout(this.#probeTimer);
-            this.#setMode(Mode.LIVE);
-            if (kind !== Events.HEARTBEAT) {
+            if (kind === Events.HEARTBEAT) {
+                // A heartbeat says whether the server's sessions are fresh: {"stale": why} while it cannot reach its database.
+                this.#setMode(parseEventData(event.data)?.stale ? Mode.PAUSED : Mode.LIVE);
+            } else {
+                this.#setMode(this.#mode === Mode.PAUSED ? Mode.PAUSED : Mode.LIVE);
                 this.#onEvent(kind, event.data);
             }
         };
