@@ -16,6 +16,9 @@ public static class ProgressApi
     /// <summary>How many recent sessions the all-sessions stream sends on connect.</summary>
     private const int RecentSessionsOnConnect = 50;
 
+    /// <summary>How long a web node waits to catch up with a resume point another node set (global versions).</summary>
+    private static readonly TimeSpan CatchUpWait = TimeSpan.FromSeconds(1);
+
     /// <summary>How long a stream that sent its last event waits before it ends the response.</summary>
     private static readonly TimeSpan FinalEventHeadStart = TimeSpan.FromMilliseconds(20);
 
@@ -293,6 +296,13 @@ public static class ProgressApi
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         using var subscription = registry.SubscribeAll();
+
+        // Versions shared by the nodes (PostgreSQL) are global: an id above this node's version was sent by a node
+        // ahead of this one by a few ms (a client moved between web nodes). Wait a moment for this node to catch up.
+        if (afterVersion > registry.Version && registry.Outage is null && registry is PostgresProgressRegistry)
+        {
+            await subscription.WaitAsync(afterVersion - 1, CatchUpWait, time, cancellationToken);
+        }
 
         // An id above the current version was not sent by this process (nor, since versions continue above
         // a crashed process's, by an earlier one): the client's state is unknown, so resync it as a fresh connection.

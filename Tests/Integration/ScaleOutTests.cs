@@ -1,4 +1,6 @@
 using System.Net;
+using System.Text.Json.Nodes;
+using IngestLite.Progress;
 using IngestLite.Tests.Support;
 using Npgsql;
 
@@ -89,6 +91,71 @@ public sealed class ScaleOutTests
         await using var command = new NpgsqlCommand("SELECT count(*) FROM hangfire.server", connection);
         Assert.That(await command.ExecuteScalarAsync(), Is.EqualTo(1L), "one job server: the worker's");
     }
+
+    [Test]
+    public async Task A_client_moved_between_two_web_nodes_with_Last_Event_ID_misses_nothing_and_gets_nothing_twice()
+    {
+        await using var worker = await BackplaneNode.StartAsync(_database.ConnectionString, "worker");
+        worker.Publish(Snapshot("moved-a", 1));
+        worker.Publish(Snapshot("moved-b", 1));
+        await worker.FlushAsync(CancellationToken.None);
+        using var first = await ChildApp.StartAsync(_work, PostgreSql("Web"));
+        using var second = await ChildApp.StartAsync(_work, PostgreSql("Web"));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+
+        // On the first node: both sessions, then the client goes away.
+        string lastId;
+        using (var http = first.CreateClient())
+        using (var response = await SseReader.OpenAsync(http, "api/ingest/stream", cancellationToken: timeout.Token))
+        {
+            var seen = new HashSet<string>();
+            lastId = "";
+            await foreach (var e in SseReader.ReadAsync(response, timeout.Token))
+            {
+                if (e.Type == ProgressWire.ProgressEvent && SessionOf(e) is { } id)
+                {
+                    seen.Add(id);
+                    lastId = e.Id!;
+                    if (seen.Count == 2)
+                    {
+                        break;
+                    }
+                }
+            }
+        }
+
+        // Meanwhile one session moves on. The second node, asked to resume after the first's last id, sends that change only.
+        worker.Publish(Snapshot("moved-a", 2));
+        using (var http = second.CreateClient())
+        using (var response = await SseReader.OpenAsync(http, "api/ingest/stream", lastId, timeout.Token))
+        {
+            await foreach (var e in SseReader.ReadAsync(response, timeout.Token))
+            {
+                if (e.Type is ProgressWire.ProgressEvent or ProgressWire.DoneEvent)
+                {
+                    Assert.That(SessionOf(e), Is.EqualTo("moved-a"), $"after id {lastId}, only what changed since (got {e.Data})");
+                    Assert.That((long)JsonNode.Parse(e.Data)!["seq"]!, Is.EqualTo(2));
+                    Assert.That(long.Parse(e.Id!, System.Globalization.CultureInfo.InvariantCulture), Is.GreaterThan(long.Parse(lastId, System.Globalization.CultureInfo.InvariantCulture)));
+                    break;
+                }
+            }
+        }
+
+        // A session's own stream resumes by seq on any node.
+        worker.Publish(Snapshot("moved-a", 3, SessionStatus.Completed));
+        using (var http = second.CreateClient())
+        {
+            var events = await SseReader.ReadAllAsync(http, "api/ingest/stream/moved-a", lastEventId: "2", timeout: TimeSpan.FromSeconds(30));
+            Assert.That(events.Where(e => e.IsSessionSnapshot).Select(e => e.Id), Is.EqualTo(new[] { "3" }));
+        }
+    }
+
+    private static string? SessionOf(ReceivedEvent e) => (string?)JsonNode.Parse(e.Data)?["session_id"];
+
+    private static ProgressSnapshot Snapshot(string sessionId, long seq, SessionStatus status = SessionStatus.Processing) => new(
+        sessionId, status, Progress: 0, TotalFiles: 10, CurrentPath: null, CurrentStage: null, ProcessedFiles: (int)seq,
+        StartTime: DateTimeOffset.UtcNow, EndTime: status.IsTerminal() ? DateTimeOffset.UtcNow : null, SessionStats.Empty, Errors: [], ErrorDetails: [],
+        Seq: seq, UpdatedAt: DateTimeOffset.UtcNow, FilesPerSecond: 0, EtaSeconds: null);
 
     [TestCase("Web", null, "Node:Role is Web, which needs storage the nodes share: set Storage:Provider to PostgreSql")]
     [TestCase("Worker", null, "Node:Role is Worker, which needs storage the nodes share")]
