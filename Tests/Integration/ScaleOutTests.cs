@@ -92,6 +92,124 @@ public sealed class ScaleOutTests
         Assert.That(await command.ExecuteScalarAsync(), Is.EqualTo(1L), "one job server: the worker's");
     }
 
+    /// <summary>A web node and a worker node of one deployment: same database, same media root.</summary>
+    private async Task<(ChildApp Web, ChildApp Worker)> StartPairAsync(Dictionary<string, string>? worker = null, Dictionary<string, string>? both = null)
+    {
+        var workerSettings = PostgreSql("Worker");
+        var webSettings = PostgreSql("Web");
+        foreach (var (key, value) in both ?? [])
+        {
+            workerSettings[key] = value;
+            webSettings[key] = value;
+        }
+
+        foreach (var (key, value) in worker ?? [])
+        {
+            workerSettings[key] = value;
+        }
+
+        var workerApp = await ChildApp.StartAsync(_work, workerSettings);
+        return (await ChildApp.StartAsync(_work, webSettings), workerApp);
+    }
+
+    private void WriteFiles(string folder, int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            MediaFactory.WritePng(Path.Combine(_work, "media", folder, $"img-{i:D3}.png"), 16, 16, null, seed: (byte)i);
+        }
+    }
+
+    [Test]
+    public async Task A_job_started_through_the_web_node_runs_on_the_worker_and_its_progress_streams_through_the_web_node()
+    {
+        var (web, worker) = await StartPairAsync(worker: new() { ["Ingest:MaxFilesPerSecond"] = "20" });
+        using var _ = web;
+        using var __ = worker;
+        using var http = web.CreateClient();
+        var id = await new IngestClient(http).StartAsync(new { directory = "run" });
+
+        // The web node runs no job server (tested above): whatever moves, the worker moved, and the web node streamed it.
+        var events = await SseReader.ReadAllAsync(http, $"api/ingest/stream/{id}", timeout: TimeSpan.FromSeconds(60));
+        var snapshots = events.Where(e => e.IsSessionSnapshot).Select(e => JsonNode.Parse(e.Data)!).ToList();
+        Assert.That(snapshots[^1]["status"]!.GetValue<string>(), Is.EqualTo("completed"), events[^1].Data);
+        Assert.That(IngestClient.Int(snapshots[^1], "stats.committed_files"), Is.EqualTo(12));
+        var counts = snapshots.Select(s => IngestClient.Int(s, "processed_files")).ToList();
+        Assert.That(counts.Distinct().Count(), Is.GreaterThan(5), "the counts arrived live, one after another, not only the end");
+        Assert.That(counts, Is.Ordered, "and never went back");
+        Assert.That(snapshots.Select(s => (long)s["seq"]!), Is.Ordered.And.Unique);
+    }
+
+    [Test]
+    public async Task Cancel_through_the_web_node_stops_the_run_on_the_worker()
+    {
+        WriteFiles("slow", 60);
+        var (web, worker) = await StartPairAsync(worker: new() { ["Ingest:MaxFilesPerSecond"] = "4" });
+        using var _ = web;
+        using var __ = worker;
+        using var http = web.CreateClient();
+        var api = new IngestClient(http);
+
+        // 4 files/s and 60 files: the run lasts 15 s unless stopped; the test cancels it as soon as it is under way.
+        var id = await api.StartAsync(new { directory = "slow" });
+        await api.WaitUntilAsync(id, s => IngestClient.Int(s, "processed_files") >= 2);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        using (var cancel = await http.PostAsync($"api/ingest/cancel/{id}", null))
+        {
+            Assert.That(cancel.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        }
+
+        var ended = await api.WaitForEndAsync(id, TimeSpan.FromSeconds(30));
+        clock.Stop();
+        TestContext.Out.WriteLine($"cancel on the web node → cancelled on the web node: {clock.Elapsed.TotalMilliseconds:F0} ms");
+        Assert.That(ended["status"]!.GetValue<string>(), Is.EqualTo("cancelled"), ended.ToJsonString());
+        Assert.That(IngestClient.Int(ended, "processed_files"), Is.LessThan(60));
+
+        // Speed goals are the benchmark's: here, far below the 15 s the run had left.
+        Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(5)));
+    }
+
+    [Test]
+    public async Task A_worker_killed_mid_run_leaves_its_session_interrupted_once_its_lease_lapses_and_a_new_worker_resumes_it_without_loss_or_duplicates()
+    {
+        const int Files = 60;
+        WriteFiles("long", Files);
+        var lease = new Dictionary<string, string> { ["Node:LeaseTimeout"] = "00:00:03" };
+        // 2 files/s: the run lasts 30 s, four times what the steps before the kill take.
+        var (web, worker) = await StartPairAsync(worker: new() { ["Ingest:MaxFilesPerSecond"] = "2" }, both: lease);
+        using var _ = web;
+        using var http = web.CreateClient();
+        var api = new IngestClient(http);
+        var id = await api.StartAsync(new { directory = "long" });
+        await api.WaitUntilAsync(id, s => IngestClient.Int(s, "processed_files") >= 2);
+
+        // A web node restarting meanwhile interrupts nothing: the worker's lease holds.
+        using (var other = await ChildApp.StartAsync(_work, PostgreSql("Web").Concat(lease).ToDictionary()))
+        {
+            Assert.That((await api.StatusAsync(id))["status"]!.GetValue<string>(), Is.EqualTo("processing"));
+        }
+
+        worker.Kill();
+        worker.Dispose();
+        var interrupted = await api.WaitUntilAsync(id, s => s["status"]!.GetValue<string>() != "processing", TimeSpan.FromSeconds(60));
+        Assert.That(interrupted["status"]!.GetValue<string>(), Is.EqualTo("interrupted"), interrupted.ToJsonString());
+        var before = IngestClient.Int(interrupted, "stats.committed_files");
+        Assert.That(before, Is.InRange(1, Files - 1));
+
+        using var second = await ChildApp.StartAsync(_work, PostgreSql("Worker").Concat(lease).ToDictionary());
+        using (var resume = await http.PostAsync($"api/ingest/resume/{id}", null))
+        {
+            Assert.That(resume.StatusCode, Is.EqualTo(HttpStatusCode.OK), await resume.Content.ReadAsStringAsync());
+        }
+
+        var done = await api.WaitForEndAsync(id, TimeSpan.FromSeconds(60));
+        Assert.That(done["status"]!.GetValue<string>(), Is.EqualTo("completed"), done.ToJsonString());
+        Assert.That(IngestClient.Int(done, "stats.committed_files"), Is.EqualTo(Files), "no file lost, none counted twice");
+        Assert.That(IngestClient.Int(done, "stats.errors"), Is.Zero);
+        var media = IngestClient.Parse(await http.GetStringAsync("api/media?q=long/&limit=1000"));
+        Assert.That(IngestClient.Int(media, "count"), Is.EqualTo(Files), "the catalog holds each file exactly once");
+    }
+
     [Test]
     public async Task A_client_moved_between_two_web_nodes_with_Last_Event_ID_misses_nothing_and_gets_nothing_twice()
     {
