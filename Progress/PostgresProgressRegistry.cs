@@ -268,8 +268,10 @@ public sealed partial class PostgresProgressRegistry : IProgressRegistry, IHoste
 
     private async Task WriteAsync(CancellationToken stopping)
     {
-        // When each session last went out: the pace is per session, so one busy session never holds another back.
-        var lastWritten = new Dictionary<string, long>(StringComparer.Ordinal);
+        // When each session last went out, and what it said: the pace is per session, so one busy session never holds
+        // another back; a milestone (a new count, status or commit progress) is paced on its own (see Written), so a
+        // file's count is not held behind the stage changes before it: about two writes per interval at most.
+        var written = new Dictionary<string, Written>(StringComparer.Ordinal);
         while (!stopping.IsCancellationRequested)
         {
             try
@@ -281,8 +283,13 @@ public sealed partial class PostgresProgressRegistry : IProgressRegistry, IHoste
                 var wait = Timeout.InfiniteTimeSpan;
                 foreach (var (id, pending) in _pending)
                 {
-                    var at = lastWritten.TryGetValue(id, out var last) ? last + pace : now;
-                    if (at <= now || pending.Snapshot is null || pending.Snapshot.Status.IsTerminal())
+                    var at = now;
+                    if (pending.Snapshot is { } next && !next.Status.IsTerminal() && written.TryGetValue(id, out var last))
+                    {
+                        at = last.IsMilestone(next) ? last.NextMilestoneAt(now, pace) : last.At + pace;
+                    }
+
+                    if (at <= now)
                     {
                         due.Add(id);
                     }
@@ -295,19 +302,22 @@ public sealed partial class PostgresProgressRegistry : IProgressRegistry, IHoste
 
                 if (due.Count > 0)
                 {
-                    foreach (var id in await WriteDueAsync(due, stopping))
+                    foreach (var (id, snapshot) in await WriteDueAsync(due, stopping))
                     {
-                        lastWritten[id] = now;
+                        written[id] = snapshot is null ? Written.First(now, null)
+                            : !written.TryGetValue(id, out var last) ? Written.First(now, snapshot)
+                            : last.IsMilestone(snapshot) ? last.AfterMilestone(now, pace, snapshot)
+                            : last with { At = now };
                     }
 
                     // Forget the pace of sessions quiet for long: the map holds only the busy ones.
-                    if (lastWritten.Count > 1024)
+                    if (written.Count > 1024)
                     {
-                        foreach (var (id, last) in lastWritten.ToList())
+                        foreach (var (id, last) in written.ToList())
                         {
-                            if (now - last > pace * 10)
+                            if (now - last.At > pace * 10)
                             {
-                                lastWritten.Remove(id);
+                                written.Remove(id);
                             }
                         }
                     }
@@ -330,8 +340,8 @@ public sealed partial class PostgresProgressRegistry : IProgressRegistry, IHoste
         }
     }
 
-    /// <summary>Writes the pending states of <paramref name="ids"/> in one round trip; returns the ids written.</summary>
-    private async Task<List<string>> WriteDueAsync(List<string> ids, CancellationToken cancellationToken)
+    /// <summary>Writes the pending states of <paramref name="ids"/> in one round trip; returns what was written (null: a removal).</summary>
+    private async Task<List<(string Id, ProgressSnapshot? Snapshot)>> WriteDueAsync(List<string> ids, CancellationToken cancellationToken)
     {
         var taken = new List<(string Id, Pending State)>(ids.Count);
         foreach (var id in ids)
@@ -359,7 +369,7 @@ public sealed partial class PostgresProgressRegistry : IProgressRegistry, IHoste
 
             await batch.ExecuteNonQueryAsync(cancellationToken);
             Interlocked.Add(ref _notifications, taken.Count);
-            return [.. taken.Select(t => t.Id)];
+            return [.. taken.Select(t => (t.Id, t.State.Snapshot))];
         }
         catch
         {
@@ -503,6 +513,35 @@ public sealed partial class PostgresProgressRegistry : IProgressRegistry, IHoste
     }
 
     private sealed record Pending(ProgressSnapshot? Snapshot);
+
+    /// <summary>
+    /// When a session's state last went out, and the fields of its last milestone. Milestones are paced by a token
+    /// bucket (one per interval, up to <see cref="MilestoneBurst"/> saved up), so counts that come at about the pace
+    /// (a file every 100 ms) go out at once instead of locking onto the interval's phase, while a session whose count
+    /// changes thousands of times a second still writes about one milestone per interval.
+    /// </summary>
+    private readonly record struct Written(long At, double Tokens, long TokensAt, int ProcessedFiles, SessionStatus Status, int CommitProgress)
+    {
+        private const double MilestoneBurst = 3;
+
+        public static Written First(long now, ProgressSnapshot? snapshot) =>
+            new(now, MilestoneBurst - 1, now, snapshot?.ProcessedFiles ?? -1, snapshot?.Status ?? default, snapshot?.CommitProgress ?? -1);
+
+        public bool IsMilestone(ProgressSnapshot next) =>
+            next.ProcessedFiles != ProcessedFiles || next.Status != Status || next.CommitProgress != CommitProgress;
+
+        /// <summary>When a milestone may go out: now while a token is left, else when the next one accrues.</summary>
+        public long NextMilestoneAt(long now, long pace)
+        {
+            var tokens = TokensNow(now, pace);
+            return tokens >= 1 ? now : now + (long)((1 - tokens) * pace);
+        }
+
+        public Written AfterMilestone(long now, long pace, ProgressSnapshot snapshot) =>
+            new(now, Math.Max(0, TokensNow(now, pace) - 1), now, snapshot.ProcessedFiles, snapshot.Status, snapshot.CommitProgress);
+
+        private double TokensNow(long now, long pace) => pace <= 0 ? MilestoneBurst : Math.Min(MilestoneBurst, Tokens + (double)(now - TokensAt) / pace);
+    }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Progress backplane: node {Node} listening, at version {Version}")]
     private static partial void LogConnected(ILogger logger, string node, long version);

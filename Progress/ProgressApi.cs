@@ -380,6 +380,14 @@ public static class ProgressApi
                 first = false;
             }
 
+            // Nothing to send on connect (no session yet): a heartbeat at once, so the response starts and the client
+            // knows the stream is live now, not at the first heartbeat interval.
+            if (first)
+            {
+                yield return ProgressWire.Heartbeat(retry, registry.Outage);
+                first = false;
+            }
+
             var live = all.Select(u => u.Snapshot.SessionId).ToHashSet(StringComparer.Ordinal);
             foreach (var id in skipped.Keys)
             {

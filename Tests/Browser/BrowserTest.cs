@@ -93,6 +93,17 @@ public abstract partial class BrowserTest(string browser)
         Assert.That(_pageErrors, Is.Empty, "uncaught errors or CSP violations in the page");
     }
 
+    /// <summary>What the page's probe (<see cref="PageProbes.Recorder"/>) recorded under <paramref name="name"/>.</summary>
+    protected static async Task<List<T>> ProbeAsync<T>(IngestPage page, string name)
+    {
+        var json = await page.Page.EvaluateAsync<System.Text.Json.JsonElement>($"() => window.__probe.{name}");
+        return System.Text.Json.JsonSerializer.Deserialize<List<T>>(json, IngestClient.Json) ?? [];
+    }
+
+    /// <summary>Nearest-rank percentile of an ascending list.</summary>
+    protected static double Percentile(IReadOnlyList<double> sorted, double p) =>
+        sorted.Count == 0 ? double.NaN : sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Count) - 1, 0, sorted.Count - 1)];
+
     protected async Task<IngestPage> OpenIngestPageAsync()
     {
         var page = new IngestPage(await Context.NewPageAsync());

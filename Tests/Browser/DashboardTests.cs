@@ -325,7 +325,4 @@ public sealed class DashboardTests(string browser) : BrowserTest(browser)
             await Task.Delay(20);
         }
     }
-
-    private static double Percentile(IReadOnlyList<double> sorted, double p) =>
-        sorted.Count == 0 ? double.NaN : sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Count) - 1, 0, sorted.Count - 1)];
 }

@@ -485,14 +485,4 @@ public sealed class IngestPageTests(string browser) : BrowserTest(browser)
 
     private static async Task<List<BarValue>> BarValuesAsync(IngestPage page, string session) =>
         [.. (await ProbeAsync<BarValue>(page, "bar")).Where(v => v.Session == session)];
-
-    private static async Task<List<T>> ProbeAsync<T>(IngestPage page, string name)
-    {
-        var json = await page.Page.EvaluateAsync<JsonElement>($"() => window.__probe.{name}");
-        return json.Deserialize<List<T>>(IngestClient.Json) ?? [];
-    }
-
-    /// <summary>Nearest-rank percentile of an ascending list.</summary>
-    private static double Percentile(IReadOnlyList<double> sorted, double p) =>
-        sorted.Count == 0 ? double.NaN : sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Count) - 1, 0, sorted.Count - 1)];
 }

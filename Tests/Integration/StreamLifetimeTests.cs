@@ -6,6 +6,20 @@ namespace IngestLite.Tests.Integration;
 public sealed class StreamLifetimeTests
 {
     [Test]
+    public async Task A_multiplexed_stream_of_an_app_with_no_session_yet_starts_with_a_heartbeat_not_at_the_first_interval()
+    {
+        // A fresh install: no session at all, and the default heartbeat interval (15 s).
+        using var temp = new TempDirectory();
+        using var app = await ChildApp.StartAsync(temp.FullPath);
+        using var http = app.CreateClient();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        using var response = await SseReader.OpenAsync(http, "api/ingest/stream", cancellationToken: timeout.Token);
+        await using var events = SseReader.ReadAsync(response, timeout.Token).GetAsyncEnumerator(timeout.Token);
+        Assert.That(await events.MoveNextAsync(), Is.True);
+        Assert.That(events.Current.Type, Is.EqualTo(IngestLite.Progress.ProgressWire.HeartbeatEvent), "the page's badge turns LIVE now, not in 15 s");
+    }
+
+    [Test]
     public async Task A_stream_closed_for_age_resumes_with_Last_Event_ID_and_reaches_done()
     {
         var work = Path.Combine(Path.GetTempPath(), "ingestlite-lifetime-" + Guid.NewGuid().ToString("N")[..8]);
