@@ -71,9 +71,21 @@ set +e
 # Full names in the log: a browser test's name shows its browser, e.g. IngestPageTests(firefox).Test_name.
 dotnet test Tests/IngestLite.Tests.csproj -c Release --logger "console;verbosity=normal" "$@" -- NUnit.DisplayName=FullName 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
-set -e
 passed=$(grep -oP '^\s*Passed:\s+\K[0-9]+' "$log" | tail -n 1 || true)
 failed=$(grep -oP '^\s*Failed:\s+\K[0-9]+' "$log" | tail -n 1 || true)
+
+# The catalog suite (Category=Catalog) a second time, on PostgreSQL: the same tests, their app's jobs and catalog in a
+# database of their own (Tests/Support/AppHost.cs reads INGESTLITE_TEST_STORAGE). Only in a full run (no arguments).
+if [ "$#" -eq 0 ]; then
+  echo "The catalog suite again, on PostgreSQL:"
+  INGESTLITE_TEST_STORAGE=PostgreSql dotnet test Tests/IngestLite.Tests.csproj -c Release --no-build --filter "TestCategory=Catalog" \
+    --logger "console;verbosity=normal" -- NUnit.DisplayName=FullName 2>&1 | tee "$log"
+  again=${PIPESTATUS[0]}
+  [ "$status" -ne 0 ] || status=$again
+  passed=$(( ${passed:-0} + $(grep -oP '^\s*Passed:\s+\K[0-9]+' "$log" | tail -n 1 || echo 0) ))
+  failed=$(( ${failed:-0} + $(grep -oP '^\s*Failed:\s+\K[0-9]+' "$log" | tail -n 1 || echo 0) ))
+fi
+set -e
 rm -f "$log"
 echo "${passed:-0} passed, ${failed:-0} failed"
 exit "$status"

@@ -14,7 +14,11 @@ namespace IngestLite.Tests.Support;
 /// </summary>
 public sealed class AppHost : WebApplicationFactory<Program>
 {
+    /// <summary>Set (to <c>PostgreSql</c>) to run the hosts of a test run on that storage instead of the embedded one.</summary>
+    public const string StorageVariable = "INGESTLITE_TEST_STORAGE";
+
     private readonly Dictionary<string, string?> _settings;
+    private readonly PostgresDatabase? _database;
 
     public AppHost(string workDirectory, IDictionary<string, string?>? settings = null)
     {
@@ -32,6 +36,14 @@ public sealed class AppHost : WebApplicationFactory<Program>
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
             _settings[key] = value;
+        }
+
+        // The catalog suite's second run (scripts/test.sh): the same tests with everything on PostgreSQL, in a database of their own.
+        if (Environment.GetEnvironmentVariable(StorageVariable) is { Length: > 0 } storage && !_settings.ContainsKey("Storage:Provider"))
+        {
+            _database = PostgresDatabase.CreateAsync().GetAwaiter().GetResult();
+            _settings["Storage:Provider"] = storage;
+            _settings["ConnectionStrings:IngestLite"] = _database.ConnectionString;
         }
 
         UseKestrel(0);
@@ -70,6 +82,15 @@ public sealed class AppHost : WebApplicationFactory<Program>
         var configuration = (IConfigurationRoot)Services.GetRequiredService<IConfiguration>();
         configuration[key] = value;
         configuration.Reload();
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (disposing && _database is not null)
+        {
+            _database.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
     }
 
     /// <summary>Requests carrying this header appear to come from that (remote) address.</summary>
