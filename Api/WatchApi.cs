@@ -16,7 +16,7 @@ public static class WatchApi
     {
         var group = routes.MapGroup("/api/watch").WithTags("Watch");
         group.MapPost("", CreateAsync).WithMetadata(new RequestSizeLimitAttribute(IngestApi.MaxBodyBytes));
-        group.MapGet("", (WatchService watches) => TypedResults.Ok(watches.List()));
+        group.MapGet("", async (WatchService watches, CancellationToken cancellationToken) => TypedResults.Ok(await watches.ListAsync(cancellationToken)));
         group.MapDelete("/{watchId}", async Task<IResult> (string watchId, WatchService watches, CancellationToken cancellationToken) =>
             await watches.DeleteAsync(watchId, cancellationToken)
                 ? TypedResults.Ok(new { status = "deleted", watch_id = watchId })

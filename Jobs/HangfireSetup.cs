@@ -2,6 +2,7 @@ using System.ComponentModel.DataAnnotations;
 using Hangfire;
 using Hangfire.Dashboard;
 using Hangfire.PostgreSql;
+using Hangfire.States;
 using Microsoft.Extensions.Options;
 
 namespace IngestLite.Jobs;
@@ -73,6 +74,9 @@ public static class HangfireSetup
         {
             var options = provider.GetRequiredService<IOptions<HangfireOptions>>().Value;
             server.WorkerCount = options.WorkerCount;
+
+            // Its own queue first: the batches of the folders this node watches must run where the watch is.
+            server.Queues = [provider.GetRequiredService<IOptions<NodeOptions>>().Value.Queue, EnqueuedState.DefaultQueue];
             server.ShutdownTimeout = options.ShutdownTimeout;
             server.SchedulePollingInterval = TimeSpan.FromSeconds(1);
         });

@@ -73,6 +73,9 @@ public static class JobsServiceCollectionExtensions
             .ValidateOnStart();
         services.AddSingleton<WatchStore>();
         services.TryAddSingleton<Watching.IFolderEventsFactory, Watching.FileSystemFolderEventsFactory>();
+        services.AddSingleton(provider => new Watching.WatchClaims(provider.GetRequiredService<IOptions<StorageOptions>>().Value is { Provider: StorageProvider.PostgreSql } storage
+            ? storage.ConnectionString
+            : null));
         services.AddSingleton<Watching.WatchService>();
         services.AddHostedService(provider => provider.GetRequiredService<Watching.WatchService>());
         return services;

@@ -58,6 +58,9 @@ public sealed class NodeOptions
     [System.ComponentModel.DataAnnotations.Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan LeaseTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>This node's own Hangfire queue (from <see cref="Name"/>): the batches of the folders it watches run here.</summary>
+    public string Queue => "node-" + new string([.. Name.ToLowerInvariant().Select(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' ? c : '-')]);
+
     /// <summary>True when this process runs jobs (a Hangfire server).</summary>
     public bool RunsJobs => Role is NodeRole.All or NodeRole.Worker;
 

@@ -21,6 +21,7 @@ public sealed partial class FolderWatch(
     ISessionStore sessions,
     IMediaCatalog media,
     IBackgroundJobClient jobs,
+    string queue,
     SessionControl control,
     IFolderEventsFactory events,
     WatchOptions options,
@@ -177,7 +178,9 @@ public sealed partial class FolderWatch(
         if (_jobWanted && !control.IsRunning(watch.SessionId))
         {
             _jobWanted = false;
-            jobs.Enqueue<IngestJob>(job => job.RunAsync(watch.SessionId, $"watch of {(watch.Directory.Length == 0 ? "/" : watch.Directory)}", null, CancellationToken.None));
+            jobs.Create<IngestJob>(
+                job => job.RunAsync(watch.SessionId, $"watch of {(watch.Directory.Length == 0 ? "/" : watch.Directory)}", null, CancellationToken.None),
+                new Hangfire.States.EnqueuedState(queue));
         }
     }
 

@@ -31,28 +31,43 @@ public sealed partial class WatchService(
     MediaRoot root,
     IFolderEventsFactory events,
     IOptions<WatchOptions> options,
+    IOptions<NodeOptions> node,
+    WatchClaims claims,
     TimeProvider time,
     ILoggerFactory loggers) : IHostedService, IAsyncDisposable
 {
+    /// <summary>With several nodes: how often a job node looks for watches no node runs (one added elsewhere, or a dead node's).</summary>
+    internal static readonly TimeSpan LookForWatches = TimeSpan.FromSeconds(5);
+
+    private const string WatchesChanged = "watches";
+    private const string Unwatch = "unwatch";
+
     private readonly ConcurrentDictionary<string, FolderWatch> _watches = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _changes = new(1, 1);
     private readonly ILogger _logger = loggers.CreateLogger<WatchService>();
+    private readonly CancellationTokenSource _stopping = new();
+    private Task _looking = Task.CompletedTask;
+
+    private PostgresProgressRegistry? Shared => registry as PostgresProgressRegistry;
 
     /// <summary>The live progress of a watch's session, which its batch jobs report through; null for any other session.</summary>
     public SessionProgress? ProgressOf(string sessionId) => _watches.Values.FirstOrDefault(w => w.Watch.SessionId == sessionId)?.Progress;
 
     internal FolderWatch? Find(string watchId) => _watches.GetValueOrDefault(watchId);
 
-    public IReadOnlyList<WatchInfo> List() =>
-        [.. _watches.Values.OrderBy(w => w.Watch.CreatedAt).ThenBy(w => w.Watch.Id, StringComparer.Ordinal).Select(Info)];
+    /// <summary>Every watch, on whichever node it runs (the counters of a watch run elsewhere are its node's: 0 here).</summary>
+    public async Task<IReadOnlyList<WatchInfo>> ListAsync(CancellationToken cancellationToken) =>
+        [.. (await store.ListAsync(cancellationToken)).OrderBy(w => w.CreatedAt).ThenBy(w => w.Id, StringComparer.Ordinal)
+            .Select(w => _watches.TryGetValue(w.Id, out var running) ? Info(running) : Info(w))];
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        foreach (var watch in await store.ListAsync(cancellationToken))
+        if (Shared is { } shared)
         {
-            await StartWatchAsync(watch, cancellationToken);
+            shared.Signal += OnSignal;
         }
 
+        await TakeWatchesAsync(cancellationToken);
         foreach (var folder in options.Value.Folders)
         {
             var parameters = new IngestParameters { Directory = folder.Directory, Pattern = folder.Pattern, Recursive = folder.Recursive };
@@ -61,6 +76,99 @@ public sealed partial class WatchService(
             {
                 LogStartupWatchRefused(_logger, folder.Directory, error.Reason);
             }
+        }
+
+        if (claims.Shared && node.Value.RunsJobs)
+        {
+            _looking = LookForWatchesAsync(_stopping.Token);
+        }
+    }
+
+    /// <summary>
+    /// Starts the stored watches no node runs, on a node that runs jobs (and, with several nodes, that wins the watch's
+    /// claim); stops those no longer stored (removed on another node). A node that lost its claims lets its watches go first.
+    /// </summary>
+    internal async Task TakeWatchesAsync(CancellationToken cancellationToken)
+    {
+        if (!node.Value.RunsJobs)
+        {
+            return;
+        }
+
+        await _changes.WaitAsync(cancellationToken);
+        try
+        {
+            if (!await claims.HoldAsync(cancellationToken))
+            {
+                LogClaimsLost(_logger, _watches.Count);
+                foreach (var id in _watches.Keys.ToList())
+                {
+                    await LetGoAsync(id);
+                }
+            }
+
+            var stored = await store.ListAsync(cancellationToken);
+            foreach (var watch in stored.Where(w => !_watches.ContainsKey(w.Id)))
+            {
+                if (await claims.TryClaimAsync(watch.Id, cancellationToken))
+                {
+                    await StartWatchAsync(watch, cancellationToken);
+                }
+            }
+
+            foreach (var id in _watches.Keys.Where(id => stored.All(w => w.Id != id)).ToList())
+            {
+                await LetGoAsync(id);
+                await claims.ReleaseAsync(id, cancellationToken);
+            }
+        }
+        finally
+        {
+            _changes.Release();
+        }
+    }
+
+    /// <summary>Stops running a watch here without ending its session (another node runs it, or it was removed there).</summary>
+    private async Task LetGoAsync(string id)
+    {
+        if (_watches.TryRemove(id, out var watch))
+        {
+            await watch.DisposeAsync();
+        }
+    }
+
+    private async Task LookForWatchesAsync(CancellationToken stopping)
+    {
+        using var timer = new PeriodicTimer(LookForWatches, time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stopping))
+            {
+                try
+                {
+                    await TakeWatchesAsync(stopping);
+                }
+                catch (Exception ex) when (ex is Npgsql.NpgsqlException or CatalogException or TimeoutException)
+                {
+                    LogLookFailed(_logger, ex.Message);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    /// <summary>Another node added or removed a watch, or asks the node that runs one to stop it.</summary>
+    private void OnSignal(string command, string argument)
+    {
+        if (command == WatchesChanged && node.Value.RunsJobs)
+        {
+            _ = Task.Run(() => TakeWatchesAsync(_stopping.Token));
+        }
+        else if (command == Unwatch && _watches.ContainsKey(argument))
+        {
+            _ = Task.Run(() => DeleteAsync(argument, _stopping.Token));
         }
     }
 
@@ -87,9 +195,9 @@ public sealed partial class WatchService(
         try
         {
             var directory = root.ToRelative(directories[0]);
-            if (_watches.Values.FirstOrDefault(w => w.Watch.Directory == directory) is { } existing)
+            if ((await store.ListAsync(cancellationToken)).FirstOrDefault(w => w.Directory == directory) is { } existing)
             {
-                return (null, new InputError("directory_watched", $"'{parameters.Directory}' is already watched (watch {existing.Watch.Id})"));
+                return (null, new InputError("directory_watched", $"'{parameters.Directory}' is already watched (watch {existing.Id})"));
             }
 
             var id = Guid.CreateVersion7().ToString("N");
@@ -104,9 +212,16 @@ public sealed partial class WatchService(
             var watch = new WatchRecord(id, sessionId, directory, json, now);
             await store.AddAsync(watch, cancellationToken);
             registry.Publish(initial);
-            var started = await StartWatchAsync(watch, cancellationToken);
             LogWatchAdded(_logger, id, directory);
-            return (Info(started), null);
+
+            // Here if this node runs jobs (and wins the claim), else on a node that does, told now.
+            if (node.Value.RunsJobs && await claims.TryClaimAsync(id, cancellationToken))
+            {
+                return (Info(await StartWatchAsync(watch, cancellationToken)), null);
+            }
+
+            Shared?.SendSignal(WatchesChanged, id);
+            return (Info(watch), null);
         }
         finally
         {
@@ -117,16 +232,48 @@ public sealed partial class WatchService(
     /// <summary>Stops a watch: its session ends <c>cancelled</c> (its files stay in the catalog) and it is forgotten. False when unknown.</summary>
     public async Task<bool> DeleteAsync(string id, CancellationToken cancellationToken)
     {
-        if (!_watches.TryRemove(id, out var watch))
+        if (_watches.TryRemove(id, out var watch))
+        {
+            await watch.DisposeAsync();
+            control.Cancel(watch.Watch.SessionId);
+            var last = watch.Progress.Finish(SessionStatus.Cancelled, "the watch was removed");
+            await sessions.SaveSnapshotAsync(last, cancellationToken);
+            await store.DeleteAsync(id, cancellationToken);
+            await claims.ReleaseAsync(id, cancellationToken);
+            LogWatchRemoved(_logger, id);
+            return true;
+        }
+
+        if ((await store.ListAsync(cancellationToken)).FirstOrDefault(w => w.Id == id) is not { } stored)
         {
             return false;
         }
 
-        await watch.DisposeAsync();
-        control.Cancel(watch.Watch.SessionId);
-        var last = watch.Progress.Finish(SessionStatus.Cancelled, "the watch was removed");
-        await sessions.SaveSnapshotAsync(last, cancellationToken);
+        // Run by another node: that node ends it (its session's progress is there), asked over the backplane.
+        if (claims.Shared && !await claims.TryClaimAsync(id, cancellationToken))
+        {
+            Shared?.SendSignal(Unwatch, id);
+            using var patience = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            patience.CancelAfter(TimeSpan.FromSeconds(10));
+            while ((await store.ListAsync(patience.Token)).Any(w => w.Id == id))
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(50), time, patience.Token);
+            }
+
+            return true;
+        }
+
+        // Run by no node (none runs jobs, or this one was about to take it): ended here.
+        control.Cancel(stored.SessionId);
+        if ((registry.Get(stored.SessionId)?.Snapshot ?? (await sessions.GetSessionAsync(stored.SessionId, cancellationToken))?.Snapshot) is { } snapshot)
+        {
+            var progress = new SessionProgress(snapshot, registry, time, marks);
+            await sessions.SaveSnapshotAsync(progress.Finish(SessionStatus.Cancelled, "the watch was removed"), cancellationToken);
+        }
+
         await store.DeleteAsync(id, cancellationToken);
+        await claims.ReleaseAsync(id, cancellationToken);
+        Shared?.SendSignal(WatchesChanged, id);
         LogWatchRemoved(_logger, id);
         return true;
     }
@@ -136,7 +283,9 @@ public sealed partial class WatchService(
     /// watch: otherwise the watch would go on filling a session its user ended. False for any other session.
     /// </summary>
     public async Task<bool> StopSessionAsync(string sessionId, CancellationToken cancellationToken) =>
-        _watches.Values.FirstOrDefault(w => w.Watch.SessionId == sessionId) is { } watch && await DeleteAsync(watch.Watch.Id, cancellationToken);
+        (_watches.Values.FirstOrDefault(w => w.Watch.SessionId == sessionId)?.Watch
+            ?? (await store.ListAsync(cancellationToken)).FirstOrDefault(w => w.SessionId == sessionId)) is { } watch
+        && await DeleteAsync(watch.Id, cancellationToken);
 
     private async Task<FolderWatch> StartWatchAsync(WatchRecord watch, CancellationToken cancellationToken)
     {
@@ -145,11 +294,18 @@ public sealed partial class WatchService(
         var snapshot = registry.Get(watch.SessionId)?.Snapshot ?? (await sessions.GetSessionAsync(watch.SessionId, cancellationToken))?.Snapshot
             ?? throw new InvalidOperationException($"watch {watch.Id} has no session {watch.SessionId}");
         var progress = new SessionProgress(snapshot with { Status = SessionStatus.Watching, EndTime = null }, registry, time, marks);
-        var folder = new FolderWatch(watch, parameters, pattern, progress, root, sessions, media, jobs, control, events, options.Value, time,
+        var folder = new FolderWatch(watch, parameters, pattern, progress, root, sessions, media, jobs, node.Value.Queue, control, events, options.Value, time,
             loggers.CreateLogger<FolderWatch>());
         _watches[watch.Id] = folder;
         folder.Start();
         return folder;
+    }
+
+    private WatchInfo Info(WatchRecord w)
+    {
+        var parameters = JsonSerializer.Deserialize<IngestParameters>(w.ParametersJson, ProgressWire.Options)!;
+        var snapshot = registry.Get(w.SessionId)?.Snapshot;
+        return new(w.Id, w.SessionId, w.Directory, parameters.Pattern ?? FilePattern.Default, parameters.Recursive, w.CreatedAt, snapshot?.Message, 0, 0, snapshot);
     }
 
     private static WatchInfo Info(FolderWatch w) =>
@@ -158,6 +314,8 @@ public sealed partial class WatchService(
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        await _stopping.CancelAsync();
+        await _looking.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         foreach (var watch in _watches.Values)
         {
             await watch.DisposeAsync();
@@ -175,6 +333,7 @@ public sealed partial class WatchService(
         }
 
         _changes.Dispose();
+        _stopping.Dispose();
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Watch {WatchId} added for '{Directory}'")]
@@ -182,6 +341,12 @@ public sealed partial class WatchService(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Watch {WatchId} removed")]
     private static partial void LogWatchRemoved(ILogger logger, string watchId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "This node lost its claims on the watches it ran ({Count}): it lets them go, and takes what it can again")]
+    private static partial void LogClaimsLost(ILogger logger, int count);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not look for watches no node runs: {Reason}")]
+    private static partial void LogLookFailed(ILogger logger, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The start-up watch of '{Directory}' was refused: {Reason}")]
     private static partial void LogStartupWatchRefused(ILogger logger, string directory, string reason);

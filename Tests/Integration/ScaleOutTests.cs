@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using IngestLite.Progress;
 using IngestLite.Tests.Support;
@@ -208,6 +209,39 @@ public sealed class ScaleOutTests
         Assert.That(IngestClient.Int(done, "stats.errors"), Is.Zero);
         var media = IngestClient.Parse(await http.GetStringAsync("api/media?q=long/&limit=1000"));
         Assert.That(IngestClient.Int(media, "count"), Is.EqualTo(Files), "the catalog holds each file exactly once");
+    }
+
+    [Test]
+    public async Task A_watch_added_through_the_web_node_runs_on_the_worker_and_is_removed_through_the_web_node()
+    {
+        Directory.CreateDirectory(Path.Combine(_work, "media", "inbox"));
+        var quick = new Dictionary<string, string> { ["Watch:StabilityPeriod"] = "00:00:00.300", ["Watch:LookInterval"] = "00:00:00.050" };
+        var (web, worker) = await StartPairAsync(both: quick);
+        using var _ = web;
+        using var __ = worker;
+        using var http = web.CreateClient();
+        using var added = await http.PostAsJsonAsync("api/watch", new { directory = "inbox", pattern = "*.png" });
+        Assert.That(added.StatusCode, Is.EqualTo(HttpStatusCode.Created), await added.Content.ReadAsStringAsync());
+        var watch = JsonNode.Parse(await added.Content.ReadAsStringAsync())!;
+        var sessionId = watch["session_id"]!.GetValue<string>();
+
+        // The web node runs no watch: the worker takes it (told over the backplane), and its batches run there.
+        MediaFactory.WritePng(Path.Combine(_work, "media", "inbox", "new.png"), 16, 16, null, seed: 7);
+        var api = new IngestClient(http);
+        var counted = await api.WaitUntilAsync(sessionId, s => IngestClient.Int(s, "stats.committed_files") == 1, TimeSpan.FromSeconds(30));
+        Assert.That(counted["status"]!.GetValue<string>(), Is.EqualTo("watching"));
+        var listed = JsonNode.Parse(await http.GetStringAsync("api/watch"))!.AsArray();
+        Assert.That(listed.Select(w => (string?)w!["watch_id"]), Is.EqualTo(new[] { (string?)watch["watch_id"] }), "every node lists every watch");
+
+        // Removed through the web node: the worker ends it.
+        using (var removed = await http.DeleteAsync($"api/watch/{watch["watch_id"]}"))
+        {
+            Assert.That(removed.IsSuccessStatusCode, Is.True, await removed.Content.ReadAsStringAsync());
+        }
+
+        var ended = await api.WaitForEndAsync(sessionId, TimeSpan.FromSeconds(30));
+        Assert.That(ended["status"]!.GetValue<string>(), Is.EqualTo("cancelled"));
+        Assert.That(JsonNode.Parse(await http.GetStringAsync("api/watch"))!.AsArray(), Is.Empty);
     }
 
     [Test]
