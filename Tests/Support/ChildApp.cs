@@ -21,6 +21,9 @@ public sealed class ChildApp : IDisposable
 
     public Uri BaseAddress { get; }
 
+    /// <summary>The app's process id (to read its memory from /proc, or to signal it).</summary>
+    public int ProcessId => _process.Id;
+
     public string Output
     {
         get
