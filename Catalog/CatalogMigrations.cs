@@ -8,7 +8,7 @@ namespace IngestLite.Catalog;
 public static class CatalogMigrations
 {
     /// <summary>Script n (1-based) is element n - 1.</summary>
-    public static IReadOnlyList<string> Scripts { get; } =
+    public static IReadOnlyList<string> Sqlite { get; } =
     [
         // 1: media, keywords, sessions and per-file results. IF NOT EXISTS: catalogs made before numbered
         // migrations (user_version 0) already hold these tables.

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
-using Microsoft.Data.Sqlite;
+using System.Data;
+using System.Data.Common;
 
 namespace IngestLite.Catalog;
 
@@ -82,21 +83,21 @@ public sealed record MediaFacets(
 /// <summary>Turns a <see cref="MediaFilter"/> into SQL over <c>media m</c>, every value a parameter.</summary>
 internal static class MediaFilterSql
 {
-    /// <summary>The WHERE clause (or "1") for <paramref name="filter"/>, its parameters added to <paramref name="command"/>.</summary>
-    public static string Where(MediaFilter filter, SqliteCommand command)
+    /// <summary>The WHERE clause (or "1 = 1") for <paramref name="filter"/>, its parameters added to <paramref name="command"/>.</summary>
+    public static string Where(MediaFilter filter, DbCommand command, CatalogDialect dialect)
     {
         var clauses = new List<string>();
         var n = 0;
         string Param(object value)
         {
-            var name = "$f" + (n++).ToString(CultureInfo.InvariantCulture);
-            command.Parameters.AddWithValue(name, value);
+            var name = "@f" + (n++).ToString(CultureInfo.InvariantCulture);
+            command.Set(name, value);
             return name;
         }
 
-        if (FtsQuery.From(filter.Text) is { } match)
+        if (dialect.TextQuery(filter.Text) is { } match)
         {
-            clauses.Add($"m.id IN (SELECT rowid FROM media_fts WHERE media_fts MATCH {Param(match)})");
+            clauses.Add($"m.id IN ({dialect.TextMatches(Param(match))})");
         }
 
         In("m.model", filter.Models);
@@ -124,15 +125,15 @@ internal static class MediaFilterSql
 
         if (filter.Ids is { } ids)
         {
-            clauses.Add(ids.Count == 0 ? "0" : $"m.id IN ({string.Join(", ", ids.Select(id => id.ToString(CultureInfo.InvariantCulture)))})");
+            clauses.Add(ids.Count == 0 ? "1 = 0" : $"m.id IN ({string.Join(", ", ids.Select(id => id.ToString(CultureInfo.InvariantCulture)))})");
         }
 
         if (filter.Folder is { Length: > 0 } folder)
         {
-            clauses.Add($"(m.dir = {Param(folder)} OR m.dir LIKE {Param(Sql.EscapeLike(folder) + "/%")} ESCAPE '\\')");
+            clauses.Add($"(m.dir = {Param(folder)} OR m.dir {dialect.Like} {Param(Sql.EscapeLike(folder) + "/%")} ESCAPE '\\')");
         }
 
-        return clauses.Count == 0 ? "1" : string.Join(" AND ", clauses);
+        return clauses.Count == 0 ? "1 = 1" : string.Join(" AND ", clauses);
 
         void In(string column, IReadOnlyList<string> values)
         {
