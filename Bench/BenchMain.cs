@@ -9,7 +9,8 @@ namespace IngestLite.Bench;
 /// <summary>
 /// Starts IngestLite in-process on Kestrel (127.0.0.1), drives it over real HTTP, prints a Markdown
 /// table and, with --json PATH, writes the same figures as JSON. --quick finishes in under 2 minutes;
-/// --only a,b runs some scenarios (latency, bandwidth, connections, fanout, soak, catalog, images, watch, ingest, report);
+/// --only a,b runs some scenarios (latency, bandwidth, connections, fanout, soak, catalog, images, watch, ingest, scaleout, report);
+/// scaleout needs INGESTLITE_POSTGRES (e.g. bash -c 'source scripts/postgres.sh; dotnet run -c Release --project Bench -- --only scaleout').
 /// --images N sets how many 1024x1024 PNGs the images scenario ingests against the Python peer;
 /// --catalog-sizes 10000,1000000 sets the catalog scenario's row counts; --catalog-keep DIR keeps the filled catalogs there for later runs;
 /// --clients 1,100 runs only those SSE latency rows (no polling rows); --samples DIR writes every SSE latency sample there.
@@ -138,6 +139,14 @@ public static class BenchMain
         {
             // After the main app is gone: these apps start one at a time, as Hangfire's static storage wants.
             rows.AddRange(await CatalogScale.InsertRateAsync(work, largest, rounds: quick ? 2 : 4, files: quick ? 1000 : 2000));
+        }
+
+        if (Runs("scaleout"))
+        {
+            // Needs a PostgreSQL server: INGESTLITE_POSTGRES (scripts/postgres.sh starts a throwaway one).
+            var (scaleRows, scaleFigures) = await ScaleOut.RunAsync(work, quick);
+            rows.AddRange(scaleRows);
+            figures.AddRange(scaleFigures);
         }
 
         Console.WriteLine($"IngestLite benchmark ({(quick ? "quick" : "full")}) on {Environment.ProcessorCount} cores, .NET {Environment.Version}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {total.Elapsed.TotalSeconds:F0} s");

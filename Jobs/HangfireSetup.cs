@@ -1,6 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using Hangfire;
 using Hangfire.Dashboard;
+using Hangfire.PostgreSql;
 using Microsoft.Extensions.Options;
 
 namespace IngestLite.Jobs;
@@ -28,7 +29,13 @@ public static class HangfireSetup
     /// <summary>The host gives the server this much longer than its own stop timeout, so jobs end as interrupted, not killed.</summary>
     private static readonly TimeSpan HostGrace = TimeSpan.FromSeconds(10);
 
-    /// <summary>In-memory storage and a server whose workers and stop timeout come from validated <see cref="HangfireOptions"/>.</summary>
+    /// <summary>PostgreSQL storage's schema: Hangfire's tables beside the catalog's, in the same database.</summary>
+    public const string PostgreSqlSchema = "hangfire";
+
+    /// <summary>
+    /// The storage of <see cref="StorageOptions"/> (in memory, or PostgreSQL), and a server whose workers and stop
+    /// timeout come from validated <see cref="HangfireOptions"/>, run only on nodes that run jobs (<see cref="NodeOptions"/>).
+    /// </summary>
     public static IServiceCollection AddIngestJobs(this IServiceCollection services)
     {
         services.AddOptions<HangfireOptions>().BindConfiguration(HangfireOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
@@ -37,8 +44,27 @@ public static class HangfireSetup
             config
                 .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
                 .UseSimpleAssemblyNameTypeSerializer()
-                .UseRecommendedSerializerSettings()
-                .UseInMemoryStorage();
+                .UseRecommendedSerializerSettings();
+            var storage = provider.GetRequiredService<IOptions<StorageOptions>>().Value;
+            if (storage.Provider is StorageProvider.PostgreSql)
+            {
+                config.UsePostgreSqlStorage(connection => connection.UseNpgsqlConnection(storage.ConnectionString), new PostgreSqlStorageOptions
+                {
+                    SchemaName = PostgreSqlSchema,
+                    PrepareSchemaIfNecessary = true,
+
+                    // A running job keeps its claim by heartbeat, however long it runs; a dead worker's job is free again
+                    // once the heartbeat stops for the invisibility timeout (5 min by default).
+                    UseSlidingInvisibilityTimeout = true,
+
+                    // Workers wait on LISTEN for a new job instead of polling the queue every 15 s.
+                    EnableLongPolling = true,
+                });
+            }
+            else
+            {
+                config.UseInMemoryStorage();
+            }
 
             // Hangfire's filters are global (one list per process); each host adds one for the sessions it runs.
             GlobalJobFilters.Filters.Add(new IngestJobStates(provider.GetRequiredService<SessionControl>()), IngestJobStates.Order);
@@ -50,6 +76,14 @@ public static class HangfireSetup
             server.ShutdownTimeout = options.ShutdownTimeout;
             server.SchedulePollingInterval = TimeSpan.FromSeconds(1);
         });
+
+        // A web node runs no server. The role is read from options when the host starts (so test hosts and
+        // configuration providers added late count), not from configuration at registration.
+        var server = services.Last(descriptor => descriptor.ServiceType == typeof(IHostedService));
+        services.Remove(server);
+        services.AddSingleton<IHostedService>(provider => provider.GetRequiredService<IOptions<NodeOptions>>().Value.RunsJobs
+            ? (IHostedService)server.ImplementationFactory!(provider)
+            : new NothingToStart());
         services.AddOptions<HostOptions>().Configure<IOptions<HangfireOptions>>((host, hangfire) =>
             host.ShutdownTimeout = hangfire.Value.ShutdownTimeout + HostGrace);
         return services;

@@ -10,6 +10,15 @@ public static class JobsServiceCollectionExtensions
     /// <summary>The ingest feature: validated options, the catalog, the registry, the job and its launcher.</summary>
     public static IServiceCollection AddIngest(this IServiceCollection services)
     {
+        // Where jobs and the catalog live, and what this process does: checked together at start-up.
+        services.AddOptions<NodeOptions>().BindConfiguration(NodeOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<StorageOptions>()
+            .BindConfiguration(StorageOptions.SectionName)
+            .Configure<IConfiguration>((options, configuration) =>
+                options.ConnectionString ??= configuration.GetConnectionString(StorageOptions.ConnectionStringName))
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<StorageOptions>, StorageOptionsValidator>();
+
         services.AddOptions<IngestOptions>()
             .BindConfiguration(IngestOptions.SectionName)
             .ValidateDataAnnotations()
@@ -32,7 +41,19 @@ public static class JobsServiceCollectionExtensions
         services.AddSingleton<IMediaCatalog>(provider => provider.GetRequiredService<MediaCatalog>());
         services.AddSingleton<ISessionStore, SessionStore>();
         services.AddSingleton<ISessionArchive, CatalogSessionArchive>();
-        services.AddSingleton<IProgressRegistry>(provider => new InProcessProgressRegistry(provider.GetRequiredService<ICounterMarks>()));
+
+        // One node: the registry in memory. PostgreSQL: every node's registry shares its sessions through the database,
+        // and it starts (catches up with the table) before anything below publishes.
+        services.AddSingleton<IProgressRegistry>(provider => provider.GetRequiredService<IOptions<StorageOptions>>().Value.Provider is StorageProvider.PostgreSql
+            ? new PostgresProgressRegistry(
+                Npgsql.NpgsqlDataSource.Create(provider.GetRequiredService<IOptions<StorageOptions>>().Value.ConnectionString!),
+                provider.GetRequiredService<IOptions<NodeOptions>>().Value.Name,
+                provider.GetRequiredService<IOptions<NodeOptions>>().Value.LeaseTimeout,
+                provider.GetRequiredService<IOptionsMonitor<StreamOptions>>(),
+                provider.GetRequiredService<TimeProvider>(),
+                provider.GetRequiredService<ILogger<PostgresProgressRegistry>>())
+            : new InProcessProgressRegistry(provider.GetRequiredService<ICounterMarks>()));
+        services.AddSingleton<IHostedService>(provider => provider.GetRequiredService<IProgressRegistry>() as IHostedService ?? new NothingToStart());
         services.AddSingleton<SessionControl>();
         services.AddSingleton<FileProcessor>();
         services.AddSingleton<ThumbnailStore>();
@@ -56,4 +77,12 @@ public static class JobsServiceCollectionExtensions
         services.AddHostedService(provider => provider.GetRequiredService<Watching.WatchService>());
         return services;
     }
+}
+
+/// <summary>A hosted service that does nothing: what a node gets where another has one (the job server, the backplane).</summary>
+internal sealed class NothingToStart : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

@@ -1,16 +1,40 @@
 using System.Collections.Concurrent;
+using IngestLite.Progress;
 
 namespace IngestLite.Jobs;
 
 /// <summary>
 /// Per-session cancellation, linked to Hangfire's token: Hangfire notices a deleted job only
-/// every few seconds, a cancel here stops the job at once.
+/// every few seconds, a cancel here stops the job at once. On PostgreSQL a request reaches every node
+/// (<see cref="PostgresProgressRegistry.Signal"/>), so the worker that runs the session stops it within milliseconds.
 /// </summary>
 public sealed class SessionControl
 {
     private readonly ConcurrentDictionary<string, RunScope> _running = new(StringComparer.Ordinal);
-    // Session id -> also deleted (its run must stop publishing, not only stop).
-    private readonly ConcurrentDictionary<string, bool> _cancelRequested = new(StringComparer.Ordinal);
+
+    // Session id -> also deleted (its run must stop publishing, not only stop), and the session's seq when asked: a run
+    // that starts from a later state (a resume) is not stopped by an older request.
+    private readonly ConcurrentDictionary<string, Request> _cancelRequested = new(StringComparer.Ordinal);
+    private readonly IProgressRegistry? _registry;
+    private readonly PostgresProgressRegistry? _shared;
+
+    /// <summary>One node, no registry (tests).</summary>
+    public SessionControl()
+    {
+    }
+
+    public SessionControl(IProgressRegistry registry)
+    {
+        _registry = registry;
+        _shared = registry as PostgresProgressRegistry;
+        if (_shared is not null)
+        {
+            _shared.Signal += (command, sessionId) => Ask(sessionId, deleted: command == DeleteSignal);
+        }
+    }
+
+    private const string CancelSignal = "cancel";
+    private const string DeleteSignal = "delete";
 
     public bool IsRunning(string sessionId) => _running.ContainsKey(sessionId);
 
@@ -19,9 +43,9 @@ public sealed class SessionControl
     {
         var scope = new RunScope(this, sessionId, progress, CancellationTokenSource.CreateLinkedTokenSource(jobToken));
         _running[sessionId] = scope;
-        if (_cancelRequested.TryGetValue(sessionId, out var deleted))
+        if (_cancelRequested.TryGetValue(sessionId, out var request) && request.Seq >= progress.Current.Seq)
         {
-            scope.Stop(deleted);
+            scope.Stop(request.Deleted);
         }
 
         return scope;
@@ -34,17 +58,26 @@ public sealed class SessionControl
     /// Asks a session to stop; works before its job has started too. The request is kept until that run
     /// ends (<see cref="RunScope.Dispose"/>), so ask only for a session whose job is still to come or running.
     /// </summary>
-    public void Cancel(string sessionId) => Request(sessionId, deleted: false);
+    public void Cancel(string sessionId)
+    {
+        Ask(sessionId, deleted: false);
+        _shared?.SendSignal(CancelSignal, sessionId);
+    }
 
     /// <summary>
     /// Stops a session that is being deleted: like <see cref="Cancel"/>, and its run publishes nothing
     /// more (its final report would otherwise bring the deleted session back into the registry).
     /// </summary>
-    public void Delete(string sessionId) => Request(sessionId, deleted: true);
-
-    private void Request(string sessionId, bool deleted)
+    public void Delete(string sessionId)
     {
-        _cancelRequested.AddOrUpdate(sessionId, deleted, (_, before) => before || deleted);
+        Ask(sessionId, deleted: true);
+        _shared?.SendSignal(DeleteSignal, sessionId);
+    }
+
+    private void Ask(string sessionId, bool deleted)
+    {
+        var seq = _registry?.Get(sessionId)?.Snapshot.Seq ?? long.MaxValue;
+        _cancelRequested.AddOrUpdate(sessionId, new Request(deleted, seq), (_, before) => new Request(before.Deleted || deleted, Math.Max(before.Seq, seq)));
         if (_running.TryGetValue(sessionId, out var scope))
         {
             scope.Stop(deleted);
@@ -55,6 +88,8 @@ public sealed class SessionControl
 
     /// <summary>Clears a cancel request, so that a resumed session can run again.</summary>
     public void Reset(string sessionId) => _cancelRequested.TryRemove(sessionId, out _);
+
+    private readonly record struct Request(bool Deleted, long Seq);
 
     /// <summary>One job run of one session.</summary>
     public sealed class RunScope(SessionControl owner, string sessionId, SessionProgress progress, CancellationTokenSource source) : IDisposable

@@ -44,13 +44,38 @@ public sealed class InProcessProgressRegistry : IProgressRegistry
 
     public long Milestones => Interlocked.Read(ref _milestones);
 
-    public void Publish(ProgressSnapshot snapshot)
+    public void Publish(ProgressSnapshot snapshot) => Put(snapshot, stamp: null);
+
+    /// <summary>
+    /// Versions come from outside (<see cref="Stamp"/>, the backplane's global ones): a <see cref="Publish"/> then
+    /// wakes the session's own streams at once but not the multiplexed ones, which see the update once stamped.
+    /// </summary>
+    public bool ExternalVersions { get; init; }
+
+    /// <summary>
+    /// Makes <paramref name="snapshot"/> the session's state at registry version <paramref name="version"/> (the
+    /// same snapshot again, as published here before, gets the version), and raises <see cref="Version"/> to it.
+    /// </summary>
+    public void Stamp(ProgressSnapshot snapshot, long version) => Put(snapshot, version);
+
+    /// <summary><see cref="Remove"/> at a version from outside.</summary>
+    public bool Remove(string sessionId, long version)
+    {
+        _deleted[sessionId] = 0;
+        var dropped = Drop(sessionId);
+        Raise(version);
+        _anyChange.Notify();
+        return dropped;
+    }
+
+    private void Put(ProgressSnapshot snapshot, long? stamp)
     {
         // A job publishes many times in a row with the same id string: skip the hash lookup then.
         var recent = Volatile.Read(ref _recent);
         var cached = recent is not null && ReferenceEquals(recent.SessionId, snapshot.SessionId) ? recent : null;
         Entry entry;
         bool milestone;
+        var changed = true;
         while (true)
         {
             entry = cached ?? _sessions.GetOrAdd(snapshot.SessionId, static id => new Entry(id));
@@ -63,17 +88,32 @@ public sealed class InProcessProgressRegistry : IProgressRegistry
                     continue;
                 }
 
-                // Seq is the session's own clock: an older snapshot must never replace a newer one.
+                // Seq is the session's own clock: an older snapshot must never replace a newer one. The same one
+                // from outside takes its version (it was published here first, unstamped).
                 if (entry.Latest is { } current && current.Snapshot.Seq >= snapshot.Seq)
                 {
-                    return;
+                    if (stamp is not { } version || current.Snapshot.Seq > snapshot.Seq || current.Version >= version)
+                    {
+                        if (stamp is { } seen && Raise(seen))
+                        {
+                            _anyChange.Notify();
+                        }
+
+                        return;
+                    }
+
+                    entry.Latest = new ProgressUpdate(current.Snapshot, version, current.Milestones);
+                    milestone = false;
+                    changed = false;
+                    break;
                 }
 
                 milestone = entry.Latest is not { } previous
                     || previous.Snapshot.ProcessedFiles != snapshot.ProcessedFiles
                     || previous.Snapshot.Status != snapshot.Status
                     || previous.Snapshot.CommitProgress != snapshot.CommitProgress;
-                entry.Latest = new ProgressUpdate(snapshot, NextVersion(), (entry.Latest?.Milestones ?? 0) + (milestone ? 1 : 0));
+                var at = stamp ?? (ExternalVersions ? Version : NextVersion());
+                entry.Latest = new ProgressUpdate(snapshot, at, (entry.Latest?.Milestones ?? 0) + (milestone ? 1 : 0));
                 break;
             }
         }
@@ -83,10 +123,37 @@ public sealed class InProcessProgressRegistry : IProgressRegistry
             Interlocked.Increment(ref _milestones);
         }
 
+        var versioned = stamp is { } stamped ? Raise(stamped) : !ExternalVersions;
+
         // A full fence between the new state and the signal's read of its waiters (a lock exit is only a release).
         Interlocked.Exchange(ref _recent, entry);
-        entry.Signal.Notify();
-        _anyChange.Notify();
+        if (changed)
+        {
+            entry.Signal.Notify();
+        }
+
+        if (versioned)
+        {
+            _anyChange.Notify();
+        }
+    }
+
+    /// <summary>Raises <see cref="Version"/> to <paramref name="version"/>; true when it rose.</summary>
+    private bool Raise(long version)
+    {
+        var current = Interlocked.Read(ref _version);
+        while (current < version)
+        {
+            var seen = Interlocked.CompareExchange(ref _version, version, current);
+            if (seen == current)
+            {
+                return true;
+            }
+
+            current = seen;
+        }
+
+        return false;
     }
 
     public ProgressUpdate? Get(string sessionId) =>

@@ -60,6 +60,9 @@ else
     "or set INGESTLITE_PYTHON to a Python 3 that has requests." >&2
 fi
 
+# PostgreSQL: a throwaway cluster for the tests of the PostgreSQL storage (stopped when this script exits).
+source scripts/postgres.sh
+
 # The benchmark is not run here, but it must keep compiling.
 dotnet build Bench/IngestLite.Bench.csproj -c Release -nologo -v quiet
 
