@@ -2,11 +2,12 @@ using System.Data;
 using System.Data.Common;
 using IngestLite.Progress;
 using Microsoft.Data.Sqlite;
+using Npgsql;
 
 namespace IngestLite.Catalog;
 
 /// <summary>
-/// The database under the catalog's stores (SQLite, see <see cref="CatalogDialect"/>): migrated when it is opened,
+/// The database under the catalog's stores, SQLite or PostgreSQL (<see cref="CatalogDialect"/>): migrated when it is opened,
 /// written through one connection (one transaction per call, prepared statements reused), read through pooled
 /// connections. It also keeps the counters' durable marks. A failed write throws a <see cref="CatalogException"/>.
 /// </summary>
@@ -34,7 +35,22 @@ public sealed class CatalogDatabase : IAsyncDisposable, ICounterMarks
         SchemaVersion = dialect.Migrate(connection);
     }
 
-    /// <summary>The SQLite file.</summary>
+    /// <summary>
+    /// A catalog in PostgreSQL (the database must exist; its schema is brought up to date). Statements that repeat are
+    /// prepared by Npgsql (<c>Max Auto Prepare</c>, 64 unless the connection string says otherwise).
+    /// </summary>
+    public static CatalogDatabase OpenPostgres(string connectionString)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        if (builder.MaxAutoPrepare == 0)
+        {
+            builder.MaxAutoPrepare = 64;
+        }
+
+        return new CatalogDatabase(NpgsqlDataSource.Create(builder), PostgresDialect.Instance, filePath: null);
+    }
+
+    /// <summary>The SQLite file; null on PostgreSQL.</summary>
     public string? FilePath { get; }
 
     /// <summary>The catalog's schema version (<see cref="CatalogMigrations"/>).</summary>
@@ -83,10 +99,19 @@ public sealed class CatalogDatabase : IAsyncDisposable, ICounterMarks
 
     /// <summary>
     /// A writer statement, prepared once and reused for every file (parsing SQL per file costs more than
-    /// running it). Only code running inside <see cref="WriteAsync"/> calls this.
+    /// running it): on SQLite the command itself is kept, on PostgreSQL Npgsql keeps the prepared statement.
+    /// Only code running inside <see cref="WriteAsync"/> calls this.
     /// </summary>
     public DbCommand Statement(DbTransaction transaction, string sql)
     {
+        if (!Dialect.ReusesCommands)
+        {
+            var fresh = _writer!.CreateCommand();
+            fresh.CommandText = sql;
+            fresh.Transaction = transaction;
+            return fresh;
+        }
+
         if (!_statements.TryGetValue(sql, out var command))
         {
             command = _writer!.CreateCommand();

@@ -15,6 +15,12 @@ internal abstract class CatalogDialect
     /// <summary>Runs the scripts the catalog has not run yet, each in a transaction that records its number; returns the version reached.</summary>
     public abstract long Migrate(DbConnection connection);
 
+    /// <summary>
+    /// Whether the writer keeps a command per statement and runs it again (SQLite: the prepared statement is the
+    /// command's). When false, each run gets a new command, which the driver prepares by its text.
+    /// </summary>
+    public abstract bool ReusesCommands { get; }
+
     /// <summary>Sets up the one writer connection once it is open.</summary>
     public abstract Task PrepareWriterAsync(DbConnection connection, CancellationToken cancellationToken);
 

@@ -1,5 +1,6 @@
 using System.Data.Common;
 using Microsoft.Data.Sqlite;
+using Npgsql;
 
 namespace IngestLite.Catalog;
 
@@ -16,6 +17,12 @@ public abstract class CatalogException(string message, Exception inner) : Except
         SqliteException sqlite => sqlite.SqliteErrorCode is
             5 /* BUSY */ or 6 /* LOCKED */ or 8 /* READONLY */ or 10 /* IOERR */ or 11 /* CORRUPT */ or
             13 /* FULL */ or 14 /* CANTOPEN */ or 26 /* NOTADB */,
+
+        // A value refused (22), a constraint (23), a transaction rolled back (40: deadlock, serialization) is this write's;
+        // the rest (connection 08, resources 53, shutdown 57P, system 58, read-only 25, access 28/42...) the catalog's.
+        PostgresException postgres => postgres.SqlState[..2] is not ("22" or "23" or "40"),
+
+        // Npgsql's own: the server unreachable, the connection broken, a timeout.
         _ => true,
     };
 }

@@ -304,7 +304,11 @@ public sealed class MediaCatalog(CatalogDatabase database, TimeProvider time) : 
         command.CommandText = recursive && folder.Length > 0
             ? "SELECT path FROM media WHERE missing_at IS NULL AND (dir = @dir OR (dir > @dir || '/' AND dir < @dir || '0'))"
             : recursive ? "SELECT path FROM media WHERE missing_at IS NULL" : "SELECT path FROM media WHERE missing_at IS NULL AND dir = @dir";
-        command.Set("@dir", folder);
+        if (folder.Length > 0 || !recursive)
+        {
+            command.Set("@dir", folder);
+        }
+
         var paths = new List<string>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
@@ -396,66 +400,80 @@ public sealed class MediaCatalog(CatalogDatabase database, TimeProvider time) : 
         }
 
         {
-            var upsert = database.Statement(transaction, """
-                INSERT INTO media(path, dir, name, size, mtime, kind, sha256, width, height, taken_at, duration_seconds,
-                    prompt, negative_prompt, steps, sampler, cfg_scale, seed, model, comfy_prompt, comfy_workflow, loras,
-                    score, phash, ingested_at, session_id, scheduler, model_hash, vae, denoise, clip_skip, hires_upscale,
-                    hires_upscaler, generator, generator_version, samplers)
-                VALUES(@path, @dir, @name, @size, @mtime, @kind, @sha256, @width, @height, @taken, @duration,
-                    @prompt, @negative, @steps, @sampler, @cfg, @seed, @model, @comfyPrompt, @comfyWorkflow, @loras,
-                    @score, @phash, @ingested, @session, @scheduler, @modelHash, @vae, @denoise, @clipSkip, @hiresUpscale,
-                    @hiresUpscaler, @generator, @generatorVersion, @samplers)
-                ON CONFLICT(path) DO UPDATE SET
-                    size = excluded.size, mtime = excluded.mtime, kind = excluded.kind, sha256 = excluded.sha256,
-                    width = excluded.width, height = excluded.height, taken_at = excluded.taken_at,
-                    duration_seconds = excluded.duration_seconds, prompt = excluded.prompt,
-                    negative_prompt = excluded.negative_prompt, steps = excluded.steps, sampler = excluded.sampler,
-                    cfg_scale = excluded.cfg_scale, seed = excluded.seed, model = excluded.model,
-                    comfy_prompt = excluded.comfy_prompt, comfy_workflow = excluded.comfy_workflow, loras = excluded.loras,
-                    score = CASE WHEN media.missing_at IS NOT NULL THEN coalesce(excluded.score, media.score) ELSE excluded.score END,
-                    phash = excluded.phash, ingested_at = excluded.ingested_at, missing_at = NULL,
-                    session_id = excluded.session_id, scheduler = excluded.scheduler, model_hash = excluded.model_hash,
-                    vae = excluded.vae, denoise = excluded.denoise, clip_skip = excluded.clip_skip,
-                    hires_upscale = excluded.hires_upscale, hires_upscaler = excluded.hires_upscaler,
-                    generator = excluded.generator, generator_version = excluded.generator_version, samplers = excluded.samplers
+            // An update of the row at this path, else an insert. (Not INSERT … ON CONFLICT DO UPDATE: PostgreSQL would draw
+            // a new id from the identity for every update, and the in-memory columns are arrays indexed by id.)
+            var update = database.Statement(transaction, """
+                UPDATE media SET
+                    dir = @dir, name = @name, size = @size, mtime = @mtime, kind = @kind, sha256 = @sha256, width = @width, height = @height, taken_at = @taken,
+                    duration_seconds = @duration, prompt = @prompt, negative_prompt = @negative, steps = @steps, sampler = @sampler,
+                    cfg_scale = @cfg, seed = @seed, model = @model, comfy_prompt = @comfyPrompt, comfy_workflow = @comfyWorkflow,
+                    loras = @loras, score = CASE WHEN missing_at IS NOT NULL THEN coalesce(@score, score) ELSE @score END,
+                    phash = @phash, ingested_at = @ingested, missing_at = NULL, session_id = @session, scheduler = @scheduler,
+                    model_hash = @modelHash, vae = @vae, denoise = @denoise, clip_skip = @clipSkip, hires_upscale = @hiresUpscale,
+                    hires_upscaler = @hiresUpscaler, generator = @generator, generator_version = @generatorVersion, samplers = @samplers
+                WHERE path = @path
                 RETURNING id
                 """);
-            upsert.Set("@path", path);
-            upsert.Set("@dir", dir);
-            upsert.Set("@name", fileName);
-            upsert.Set("@size", media.Size);
-            upsert.Set("@mtime", media.ModifiedAt.ToUnixTimeMilliseconds());
-            upsert.Set("@kind", media.Kind);
-            upsert.Set("@sha256", media.Sha256);
-            upsert.Set("@width", media.Width);
-            upsert.Set("@height", media.Height);
-            upsert.Set("@taken", media.TakenAt is { } taken ? Sql.Timestamp(taken) : null);
-            upsert.Set("@duration", media.DurationSeconds);
-            upsert.Set("@prompt", CatalogText.Clean(media.Prompt));
-            upsert.Set("@negative", CatalogText.Clean(media.NegativePrompt));
-            upsert.Set("@steps", media.Steps);
-            upsert.Set("@sampler", CatalogText.Clean(media.Sampler));
-            upsert.Set("@cfg", media.CfgScale);
-            upsert.Set("@seed", media.Seed);
-            upsert.Set("@model", CatalogText.Clean(media.Model));
-            upsert.Set("@comfyPrompt", CatalogText.Clean(media.ComfyPrompt));
-            upsert.Set("@comfyWorkflow", CatalogText.Clean(media.ComfyWorkflow));
-            upsert.Set("@loras", media.Loras is { Count: > 0 } loras ? JsonSerializer.Serialize(loras.Select(CatalogText.Clean)) : null);
-            upsert.Set("@score", media.Score);
-            upsert.Set("@phash", media.PerceptualHash);
-            upsert.Set("@ingested", Sql.Timestamp(media.IngestedAt ?? time.GetUtcNow()));
-            upsert.Set("@session", sessionId);
-            upsert.Set("@scheduler", CatalogText.Clean(media.Scheduler));
-            upsert.Set("@modelHash", CatalogText.Clean(media.ModelHash));
-            upsert.Set("@vae", CatalogText.Clean(media.Vae));
-            upsert.Set("@denoise", media.Denoise);
-            upsert.Set("@clipSkip", media.ClipSkip);
-            upsert.Set("@hiresUpscale", media.HiresUpscale);
-            upsert.Set("@hiresUpscaler", CatalogText.Clean(media.HiresUpscaler));
-            upsert.Set("@generator", CatalogText.Clean(media.Generator));
-            upsert.Set("@generatorVersion", CatalogText.Clean(media.GeneratorVersion));
-            upsert.Set("@samplers", media.Samplers);
-            id = Convert.ToInt64(await upsert.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
+            Bind(update);
+            var updated = await update.ExecuteScalarAsync(cancellationToken);
+            if (updated is null)
+            {
+                var insert = database.Statement(transaction, """
+                    INSERT INTO media(path, dir, name, size, mtime, kind, sha256, width, height, taken_at, duration_seconds,
+                        prompt, negative_prompt, steps, sampler, cfg_scale, seed, model, comfy_prompt, comfy_workflow, loras,
+                        score, phash, ingested_at, session_id, scheduler, model_hash, vae, denoise, clip_skip, hires_upscale,
+                        hires_upscaler, generator, generator_version, samplers)
+                    VALUES(@path, @dir, @name, @size, @mtime, @kind, @sha256, @width, @height, @taken, @duration,
+                        @prompt, @negative, @steps, @sampler, @cfg, @seed, @model, @comfyPrompt, @comfyWorkflow, @loras,
+                        @score, @phash, @ingested, @session, @scheduler, @modelHash, @vae, @denoise, @clipSkip, @hiresUpscale,
+                        @hiresUpscaler, @generator, @generatorVersion, @samplers)
+                    RETURNING id
+                    """);
+                Bind(insert);
+                updated = await insert.ExecuteScalarAsync(cancellationToken);
+            }
+
+            id = Convert.ToInt64(updated, CultureInfo.InvariantCulture);
+        }
+
+        // Both statements take the same values.
+        void Bind(DbCommand command)
+        {
+            command.Set("@path", path);
+            command.Set("@dir", dir);
+            command.Set("@name", fileName);
+            command.Set("@size", media.Size);
+            command.Set("@mtime", media.ModifiedAt.ToUnixTimeMilliseconds());
+            command.Set("@kind", media.Kind);
+            command.Set("@sha256", media.Sha256);
+            command.Set("@width", media.Width);
+            command.Set("@height", media.Height);
+            command.Set("@taken", media.TakenAt is { } taken ? Sql.Timestamp(taken) : null);
+            command.Set("@duration", media.DurationSeconds);
+            command.Set("@prompt", CatalogText.Clean(media.Prompt));
+            command.Set("@negative", CatalogText.Clean(media.NegativePrompt));
+            command.Set("@steps", media.Steps);
+            command.Set("@sampler", CatalogText.Clean(media.Sampler));
+            command.Set("@cfg", media.CfgScale);
+            command.Set("@seed", media.Seed);
+            command.Set("@model", CatalogText.Clean(media.Model));
+            command.Set("@comfyPrompt", CatalogText.Clean(media.ComfyPrompt));
+            command.Set("@comfyWorkflow", CatalogText.Clean(media.ComfyWorkflow));
+            command.Set("@loras", media.Loras is { Count: > 0 } loras ? JsonSerializer.Serialize(loras.Select(CatalogText.Clean)) : null);
+            command.Set("@score", media.Score);
+            command.Set("@phash", media.PerceptualHash);
+            command.Set("@ingested", Sql.Timestamp(media.IngestedAt ?? time.GetUtcNow()));
+            command.Set("@session", sessionId);
+            command.Set("@scheduler", CatalogText.Clean(media.Scheduler));
+            command.Set("@modelHash", CatalogText.Clean(media.ModelHash));
+            command.Set("@vae", CatalogText.Clean(media.Vae));
+            command.Set("@denoise", media.Denoise);
+            command.Set("@clipSkip", media.ClipSkip);
+            command.Set("@hiresUpscale", media.HiresUpscale);
+            command.Set("@hiresUpscaler", CatalogText.Clean(media.HiresUpscaler));
+            command.Set("@generator", CatalogText.Clean(media.Generator));
+            command.Set("@generatorVersion", CatalogText.Clean(media.GeneratorVersion));
+            command.Set("@samplers", media.Samplers);
         }
 
         var clear = database.Statement(transaction, "DELETE FROM media_keywords WHERE media_id = @id; DELETE FROM media_loras WHERE media_id = @id; DELETE FROM media_fts WHERE rowid = @id");

@@ -160,29 +160,38 @@ internal static class MediaFilterSql
 
     public static string OrderBy(MediaSort sort) => sort switch
     {
-        MediaSort.Score => "m.score DESC, m.id DESC",
+        MediaSort.Score => "m.score DESC NULLS LAST, m.id DESC",
         MediaSort.Name => "m.name, m.id",
         _ => "m.mtime DESC, m.id DESC",
     };
 }
 
 /// <summary>
-/// A person's search text as an FTS5 query that cannot be malformed: words and "quoted phrases", each
-/// quoted for FTS5 (so its operators and punctuation are plain text), all required; a trailing <c>*</c> makes a
-/// word a prefix. Null when there is nothing to search for.
+/// A person's search text as a query that cannot be malformed: words and "quoted phrases", all required; a trailing
+/// <c>*</c> makes a word a prefix. <see cref="From"/> writes it for FTS5, each term quoted (so its operators and
+/// punctuation are plain text); PostgreSQL's tsquery is written from the same <see cref="Terms"/>.
 /// </summary>
 public static class FtsQuery
 {
     public const int MaxTerms = 32;
 
+    /// <summary>The FTS5 query; null when there is nothing to search for.</summary>
     public static string? From(string? text)
     {
+        var terms = Terms(text);
+        return terms.Count == 0 ? null : string.Join(' ', terms.Select(t =>
+            new StringBuilder("\"").Append(t.Text.Replace("\"", "\"\"")).Append('"').Append(t.Prefix ? "*" : "").ToString()));
+    }
+
+    /// <summary>The words and phrases of a search text (at most <see cref="MaxTerms"/>), each with whether it ends in <c>*</c>.</summary>
+    public static List<(string Text, bool Prefix)> Terms(string? text)
+    {
+        var terms = new List<(string Text, bool Prefix)>();
         if (string.IsNullOrWhiteSpace(text))
         {
-            return null;
+            return terms;
         }
 
-        var terms = new List<string>();
         var i = 0;
         while (i < text.Length && terms.Count < MaxTerms)
         {
@@ -218,9 +227,9 @@ public static class FtsQuery
                 continue;
             }
 
-            terms.Add(new StringBuilder("\"").Append(term.Replace("\"", "\"\"")).Append('"').Append(prefix ? "*" : "").ToString());
+            terms.Add((term, prefix));
         }
 
-        return terms.Count == 0 ? null : string.Join(' ', terms);
+        return terms;
     }
 }

@@ -335,9 +335,20 @@ public sealed class SessionStore(CatalogDatabase database, MediaCatalog media, P
             """;
         command.Set("@id", sessionId);
         command.Set("@after", filter.After);
-        command.Set("@state", filter.State);
-        command.Set("@like", string.IsNullOrEmpty(filter.Text) ? null : "%" + Sql.EscapeLike(filter.Text) + "%");
-        command.Set("@limit", filter.Limit);
+        if (filter.State is { } state)
+        {
+            command.Set("@state", state);
+        }
+
+        if (!string.IsNullOrEmpty(filter.Text))
+        {
+            command.Set("@like", "%" + Sql.EscapeLike(filter.Text) + "%");
+        }
+
+        if (filter.Limit is { } limit)
+        {
+            command.Set("@limit", limit);
+        }
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {

@@ -49,6 +49,8 @@ internal sealed class SqliteDialect : CatalogDialect
         return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
     }
 
+    public override bool ReusesCommands => true;
+
     public override async Task PrepareWriterAsync(DbConnection connection, CancellationToken cancellationToken)
     {
         await using var pragma = connection.CreateCommand();

@@ -5,13 +5,15 @@ using IngestLite.Tests.Support;
 namespace IngestLite.Tests.Unit;
 
 /// <summary>The near-duplicate index against a plain scan: loaded from the catalog, then through updates, re-hashes, removals and new ids.</summary>
-public sealed class PerceptualIndexTests
+[TestFixture(CatalogBackend.Sqlite)]
+[TestFixture(CatalogBackend.PostgreSql)]
+public sealed class PerceptualIndexTests(CatalogBackend backend)
 {
     [Test]
     public async Task Lookups_match_a_scan_after_the_load_and_through_changes_that_force_rebuilds()
     {
-        using var temp = new TempDirectory();
-        await using var database = new CatalogDatabase(temp.Combine("catalog.db"));
+        await using var catalog = await TestCatalog.CreateAsync(backend);
+        var database = catalog.Database;
         var random = new Random(11);
         var model = new Dictionary<long, ulong>();
         ulong Flipped(ulong hash, int bits)
