@@ -167,8 +167,8 @@ public static class CatalogScale
             var first = done;
             await database.WriteAsync(async (connection, transaction, ct) =>
             {
-                var media = connection.CreateCommand();
-                media.Transaction = transaction;
+                var media = (Microsoft.Data.Sqlite.SqliteCommand)connection.CreateCommand();
+                media.Transaction = (Microsoft.Data.Sqlite.SqliteTransaction)transaction;
                 media.CommandText = """
                     INSERT INTO media(path, dir, name, size, mtime, kind, sha256, width, height, prompt, negative_prompt, steps, sampler,
                         scheduler, cfg_scale, seed, model, score, phash, ingested_at, generator)
@@ -181,15 +181,15 @@ public static class CatalogScale
                     p[name] = media.Parameters.Add(name, Microsoft.Data.Sqlite.SqliteType.Text);
                 }
 
-                var fts = connection.CreateCommand();
-                fts.Transaction = transaction;
+                var fts = (Microsoft.Data.Sqlite.SqliteCommand)connection.CreateCommand();
+                fts.Transaction = (Microsoft.Data.Sqlite.SqliteTransaction)transaction;
                 fts.CommandText = "INSERT INTO media_fts(rowid, prompt, negative_prompt, path) VALUES($id, $prompt, $negative, $path)";
                 var fId = fts.Parameters.Add("$id", Microsoft.Data.Sqlite.SqliteType.Integer);
                 var fPrompt = fts.Parameters.Add("$prompt", Microsoft.Data.Sqlite.SqliteType.Text);
                 var fNegative = fts.Parameters.Add("$negative", Microsoft.Data.Sqlite.SqliteType.Text);
                 var fPath = fts.Parameters.Add("$path", Microsoft.Data.Sqlite.SqliteType.Text);
-                var lora = connection.CreateCommand();
-                lora.Transaction = transaction;
+                var lora = (Microsoft.Data.Sqlite.SqliteCommand)connection.CreateCommand();
+                lora.Transaction = (Microsoft.Data.Sqlite.SqliteTransaction)transaction;
                 lora.CommandText = "INSERT OR IGNORE INTO media_loras(media_id, name, weight) VALUES($id, $name, $weight)";
                 var lId = lora.Parameters.Add("$id", Microsoft.Data.Sqlite.SqliteType.Integer);
                 var lName = lora.Parameters.Add("$name", Microsoft.Data.Sqlite.SqliteType.Text);

@@ -181,8 +181,9 @@ public static class Throughput
     /// </summary>
     private static void StartLevel(AppHost app)
     {
-        using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={app.Services.GetRequiredService<IngestLite.Catalog.CatalogDatabase>().FilePath}"))
+        if (app.Services.GetRequiredService<IngestLite.Catalog.CatalogDatabase>().FilePath is { } file)
         {
+            using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={file}");
             connection.Open();
             using var checkpoint = connection.CreateCommand();
             checkpoint.CommandText = "PRAGMA wal_checkpoint(TRUNCATE)";

@@ -1,20 +1,21 @@
-using Microsoft.Data.Sqlite;
+using System.Data;
+using System.Data.Common;
 
 namespace IngestLite.Catalog;
 
 /// <summary>A prepared "is this file already catalogued unchanged?" lookup over one connection.</summary>
 public sealed class KnownFiles : IDisposable
 {
-    private readonly SqliteConnection _connection;
-    private readonly SqliteCommand _command;
-    private readonly SqliteParameter _path;
+    private readonly DbConnection _connection;
+    private readonly DbCommand _command;
+    private readonly DbParameter _path;
 
-    internal KnownFiles(SqliteConnection connection)
+    internal KnownFiles(DbConnection connection)
     {
         _connection = connection;
         _command = connection.CreateCommand();
-        _command.CommandText = "SELECT size, mtime FROM media WHERE path = $path AND missing_at IS NULL";
-        _path = _command.Parameters.Add("$path", SqliteType.Text);
+        _command.CommandText = "SELECT size, mtime FROM media WHERE path = @path AND missing_at IS NULL";
+        _path = _command.Param("@path", DbType.String);
     }
 
     public bool IsUnchanged(DiscoveredFile file)

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
-using Microsoft.Data.Sqlite;
+using System.Data;
+using System.Data.Common;
 
 namespace IngestLite.Catalog;
 
@@ -38,7 +39,7 @@ public interface IMediaCatalog
     Task ReplaceAsync(MediaRecord record, CancellationToken cancellationToken);
 }
 
-/// <summary><see cref="IMediaCatalog"/> on SQLite; its rows are written by <see cref="SessionStore.CommitFileAsync"/>.</summary>
+/// <summary><see cref="IMediaCatalog"/> on the catalog's database; its rows are written by <see cref="SessionStore.CommitFileAsync"/>.</summary>
 public sealed class MediaCatalog(CatalogDatabase database, TimeProvider time) : IMediaCatalog
 {
     /// <summary>Facet values and sort keys in memory (see <see cref="CatalogColumns"/>); kept current by <see cref="Committed"/>.</summary>
@@ -47,19 +48,24 @@ public sealed class MediaCatalog(CatalogDatabase database, TimeProvider time) : 
     /// <summary>Tells the in-memory indexes about a row once its transaction committed.</summary>
     internal void Committed(long id, MediaRecord record) => Columns.Set(id, record);
 
+    private readonly CatalogDialect _dialect = database.Dialect;
+
     /// <summary>A whole row as <see cref="Sql.ReadMedia"/> reads it: the media columns, then the keywords.</summary>
-    private const string SelectMedia = $"SELECT {Sql.MediaColumns}, (SELECT group_concat(keyword, char(31)) FROM media_keywords k WHERE k.media_id = m.id)";
+    private string SelectMedia => $"SELECT {Sql.MediaColumns}, {Keywords}";
 
-    public Task<MediaRecord?> GetMediaAsync(string path, CancellationToken cancellationToken) => ReadOneAsync("path = $key", path, cancellationToken);
+    /// <summary>A file's keywords, U+001F between them.</summary>
+    private string Keywords => $"(SELECT {_dialect.List("keyword")} FROM media_keywords k WHERE k.media_id = m.id)";
 
-    public Task<MediaRecord?> GetMediaAsync(long id, CancellationToken cancellationToken) => ReadOneAsync("id = $key", id, cancellationToken);
+    public Task<MediaRecord?> GetMediaAsync(string path, CancellationToken cancellationToken) => ReadOneAsync("path = @key", path, cancellationToken);
+
+    public Task<MediaRecord?> GetMediaAsync(long id, CancellationToken cancellationToken) => ReadOneAsync("id = @key", id, cancellationToken);
 
     private async Task<MediaRecord?> ReadOneAsync(string where, object key, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenReadAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = $"{SelectMedia} FROM media m WHERE {where}";
-        command.Parameters.AddWithValue("$key", key);
+        command.Set("@key", key);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken) ? Sql.ReadMedia(reader) : null;
     }
@@ -71,7 +77,7 @@ public sealed class MediaCatalog(CatalogDatabase database, TimeProvider time) : 
         if (!filter.IsEmpty && filter.Ids is null && sort != MediaSort.Name)
         {
             var page = (CatalogColumns.CanFilter(filter)
-                ? await Task.Run(() => Columns.TopMatching(filter, sort, offset + limit, FtsQuery.From(filter.Text) is { } match ? TextMatches(match, cancellationToken) : null), cancellationToken)
+                ? await Task.Run(() => Columns.TopMatching(filter, sort, offset + limit, _dialect.TextQuery(filter.Text) is { } match ? TextMatches(match, cancellationToken) : null), cancellationToken)
                 : Columns.Top(await MatchingIdsAsync(filter, cancellationToken), sort, offset + limit)).Skip(offset).ToList();
             var rows = (await ReadHitsAsync(new MediaFilter { Ids = page }, sort, page.Count, 0, cancellationToken)).ToDictionary(h => h.Id);
             return [.. page.Where(rows.ContainsKey).Select(id => rows[id])];
@@ -84,21 +90,21 @@ public sealed class MediaCatalog(CatalogDatabase database, TimeProvider time) : 
     {
         await using var connection = await database.OpenReadAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        var where = MediaFilterSql.Where(filter, command);
+        var where = MediaFilterSql.Where(filter, command, _dialect);
         command.CommandText = $"""
             SELECT m.id, m.path, m.kind, m.size, m.width, m.height, m.taken_at, m.duration_seconds, m.prompt, m.score, m.phash, m.ingested_at,
-                   (SELECT group_concat(keyword, char(31)) FROM media_keywords k WHERE k.media_id = m.id),
+                   {Keywords},
                    m.mtime, m.negative_prompt, m.steps, m.sampler, m.scheduler, m.cfg_scale, m.seed, m.model, m.model_hash, m.vae,
                    m.denoise, m.clip_skip, m.hires_upscale, m.hires_upscaler, m.generator, m.generator_version, m.samplers,
-                   (SELECT group_concat(name || char(30) || ifnull(weight, ''), char(31)) FROM media_loras l WHERE l.media_id = m.id),
+                   (SELECT {_dialect.List($"name || {_dialect.Char(30)} || coalesce(CAST(weight AS TEXT), '')")} FROM media_loras l WHERE l.media_id = m.id),
                    m.sha256, m.missing_at
             FROM media m
             WHERE {where}
             ORDER BY {MediaFilterSql.OrderBy(sort)}
-            LIMIT $limit OFFSET $offset
+            LIMIT @limit OFFSET @offset
             """;
-        command.Parameters.AddWithValue("$limit", limit);
-        command.Parameters.AddWithValue("$offset", offset);
+        command.Set("@limit", limit);
+        command.Set("@offset", offset);
         var hits = new List<MediaHit>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
@@ -120,7 +126,7 @@ public sealed class MediaCatalog(CatalogDatabase database, TimeProvider time) : 
     }
 
     /// <summary>The generation fields read from column <paramref name="first"/> on (see <see cref="SearchAsync"/>); null when none was recorded.</summary>
-    private static GenerationFields? ReadGeneration(SqliteDataReader r, int first)
+    private static GenerationFields? ReadGeneration(DbDataReader r, int first)
     {
         var loras = r.IsDBNull(first + 16) ? [] : r.GetString(first + 16).Split('\u001f').Select(l =>
         {
@@ -143,16 +149,16 @@ public sealed class MediaCatalog(CatalogDatabase database, TimeProvider time) : 
     /// </summary>
     private async Task<List<long>> MatchingIdsAsync(MediaFilter filter, CancellationToken cancellationToken)
     {
-        var match = FtsQuery.From(filter.Text);
+        var match = _dialect.TextQuery(filter.Text);
         if (CatalogColumns.CanFilter(filter))
         {
-            var candidates = match is null ? null : await ListIdsAsync("SELECT rowid FROM media_fts WHERE media_fts MATCH $match", ("$match", match), cancellationToken);
+            var candidates = match is null ? null : await ListIdsAsync(_dialect.TextMatches("@match"), ("@match", match), cancellationToken);
             return filter.OnlyText && candidates is not null ? candidates : await Task.Run(() => Columns.Filter(filter, candidates), cancellationToken);
         }
 
         await using var connection = await database.OpenReadAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT m.id FROM media m WHERE {MediaFilterSql.Where(filter, command)}";
+        command.CommandText = $"SELECT m.id FROM media m WHERE {MediaFilterSql.Where(filter, command, _dialect)}";
         return await ReadIdsAsync(command, cancellationToken);
     }
 
@@ -161,8 +167,8 @@ public sealed class MediaCatalog(CatalogDatabase database, TimeProvider time) : 
     {
         using var connection = database.OpenRead();
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT rowid FROM media_fts WHERE media_fts MATCH $match ORDER BY rowid DESC";
-        command.Parameters.AddWithValue("$match", match);
+        command.CommandText = $"{_dialect.TextMatches("@match")} ORDER BY rowid DESC";
+        command.Set("@match", match);
         using var reader = command.ExecuteReader();
         var chunk = new List<long>(1024);
         while (reader.Read())
@@ -188,7 +194,7 @@ public sealed class MediaCatalog(CatalogDatabase database, TimeProvider time) : 
         await using var connection = await database.OpenReadAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = sql;
-        command.Parameters.AddWithValue(parameter.Name, parameter.Value);
+        command.Set(parameter.Name, parameter.Value);
         return await ReadIdsAsync(command, cancellationToken);
     }
 
@@ -196,7 +202,7 @@ public sealed class MediaCatalog(CatalogDatabase database, TimeProvider time) : 
     /// Reads one column of ids. Synchronously: Microsoft.Data.Sqlite's async reads run synchronously anyway, and a
     /// list can hold hundreds of thousands of ids (a common word's matches, for the facets).
     /// </summary>
-    private static Task<List<long>> ReadIdsAsync(SqliteCommand command, CancellationToken cancellationToken)
+    private static Task<List<long>> ReadIdsAsync(DbCommand command, CancellationToken cancellationToken)
     {
         var ids = new List<long>();
         using var reader = command.ExecuteReader();
@@ -218,7 +224,7 @@ public sealed class MediaCatalog(CatalogDatabase database, TimeProvider time) : 
     /// </summary>
     public async Task<MediaFacets> FacetsAsync(MediaFilter filter, int top, CancellationToken cancellationToken)
     {
-        if (filter.IsEmpty || (filter.OnlyText && FtsQuery.From(filter.Text) is null))
+        if (filter.IsEmpty || (filter.OnlyText && _dialect.TextQuery(filter.Text) is null))
         {
             return await Task.Run(() => Columns.Totals(top), cancellationToken);
         }
@@ -233,8 +239,8 @@ public sealed class MediaCatalog(CatalogDatabase database, TimeProvider time) : 
         var counts = new Dictionary<string, int>(StringComparer.Ordinal);
         await using var connection = await database.OpenReadAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT COUNT(*) FROM media WHERE dir = $dir";
-        var dir = command.Parameters.Add("$dir", SqliteType.Text);
+        command.CommandText = "SELECT COUNT(*) FROM media WHERE dir = @dir";
+        var dir = command.Param("@dir", DbType.String);
         foreach (var directory in directories)
         {
             dir.Value = directory;
@@ -250,9 +256,9 @@ public sealed class MediaCatalog(CatalogDatabase database, TimeProvider time) : 
     {
         await using var connection = await database.OpenReadAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = $"{SelectMedia}, m.id FROM media m WHERE m.id > $after ORDER BY m.id LIMIT $limit";
-        command.Parameters.AddWithValue("$after", afterId);
-        command.Parameters.AddWithValue("$limit", limit);
+        command.CommandText = $"{SelectMedia}, m.id FROM media m WHERE m.id > @after ORDER BY m.id LIMIT @limit";
+        command.Set("@after", afterId);
+        command.Set("@limit", limit);
         var page = new List<(long, MediaRecord)>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
@@ -273,11 +279,11 @@ public sealed class MediaCatalog(CatalogDatabase database, TimeProvider time) : 
         await database.WriteAsync(async (connection, transaction, ct) =>
         {
             var update = database.Statement(transaction, """
-                UPDATE media SET missing_at = $at
-                WHERE missing_at IS NULL AND (path = $path OR (path > $path || '/' AND path < $path || '0'))
+                UPDATE media SET missing_at = @at
+                WHERE missing_at IS NULL AND (path = @path OR (path > @path || '/' AND path < @path || '0'))
                 """);
-            update.Parameters.AddWithValue("$at", Sql.Timestamp(time.GetUtcNow()));
-            var p = update.Parameters.Add("$path", SqliteType.Text);
+            update.Set("@at", Sql.Timestamp(time.GetUtcNow()));
+            var p = update.Param("@path", DbType.String);
             foreach (var path in paths)
             {
                 p.Value = path;
@@ -296,9 +302,13 @@ public sealed class MediaCatalog(CatalogDatabase database, TimeProvider time) : 
         await using var connection = await database.OpenReadAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = recursive && folder.Length > 0
-            ? "SELECT path FROM media WHERE missing_at IS NULL AND (dir = $dir OR (dir > $dir || '/' AND dir < $dir || '0'))"
-            : recursive ? "SELECT path FROM media WHERE missing_at IS NULL" : "SELECT path FROM media WHERE missing_at IS NULL AND dir = $dir";
-        command.Parameters.AddWithValue("$dir", folder);
+            ? "SELECT path FROM media WHERE missing_at IS NULL AND (dir = @dir OR (dir > @dir || '/' AND dir < @dir || '0'))"
+            : recursive ? "SELECT path FROM media WHERE missing_at IS NULL" : "SELECT path FROM media WHERE missing_at IS NULL AND dir = @dir";
+        if (folder.Length > 0 || !recursive)
+        {
+            command.Set("@dir", folder);
+        }
+
         var paths = new List<string>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
@@ -318,29 +328,30 @@ public sealed class MediaCatalog(CatalogDatabase database, TimeProvider time) : 
         var moved = new List<long>();
         await database.WriteAsync(async (connection, transaction, ct) =>
         {
-            var select = database.Statement(transaction, "SELECT id, path FROM media WHERE path = $from OR (path > $from || '/' AND path < $from || '0')");
-            select.Parameters.AddWithValue("$from", from);
-            var rows = new List<(long Id, string Path)>();
+            var select = database.Statement(transaction, $"""
+                SELECT m.id, m.path, m.prompt, m.negative_prompt, {Keywords}
+                FROM media m WHERE m.path = @from OR (m.path > @from || '/' AND m.path < @from || '0')
+                """);
+            select.Set("@from", from);
+            var rows = new List<(long Id, string Path, string? Prompt, string? Negative, string? Keywords)>();
             await using (var reader = await select.ExecuteReaderAsync(ct))
             {
                 while (await reader.ReadAsync(ct))
                 {
-                    rows.Add((reader.GetInt64(0), reader.GetString(1)));
+                    var keywords = Sql.SplitList(reader, 4);
+                    rows.Add((reader.GetInt64(0), reader.GetString(1), Sql.NullableString(reader, 2), Sql.NullableString(reader, 3),
+                        keywords.Count == 0 ? null : string.Join(' ', keywords)));
                 }
             }
 
             var update = database.Statement(transaction, """
-                UPDATE media SET path = $path, dir = $dir, name = $name, missing_at = NULL WHERE id = $id AND NOT EXISTS (SELECT 1 FROM media WHERE path = $path)
+                UPDATE media SET path = @path, dir = @dir, name = @name, missing_at = NULL WHERE id = @id AND NOT EXISTS (SELECT 1 FROM media WHERE path = @path)
                 """);
-            var fts = database.Statement(transaction, """
-                DELETE FROM media_fts WHERE rowid = $id;
-                INSERT INTO media_fts(rowid, prompt, negative_prompt, path, keywords)
-                SELECT m.id, m.prompt, m.negative_prompt, m.path, (SELECT group_concat(keyword, ' ') FROM media_keywords k WHERE k.media_id = m.id) FROM media m WHERE m.id = $id
-                """);
-            var (pId, pPath, pDir, pName) = (update.Parameters.Add("$id", SqliteType.Integer), update.Parameters.Add("$path", SqliteType.Text),
-                update.Parameters.Add("$dir", SqliteType.Text), update.Parameters.Add("$name", SqliteType.Text));
-            var fId = fts.Parameters.Add("$id", SqliteType.Integer);
-            foreach (var (id, old) in rows)
+            var unindex = database.Statement(transaction, "DELETE FROM media_fts WHERE rowid = @id");
+            var (pId, pPath, pDir, pName) = (update.Param("@id", DbType.Int64), update.Param("@path", DbType.String),
+                update.Param("@dir", DbType.String), update.Param("@name", DbType.String));
+            var fId = unindex.Param("@id", DbType.Int64);
+            foreach (var (id, old, prompt, negative, keywords) in rows)
             {
                 var path = to + old[from.Length..];
                 var slash = path.LastIndexOf('/');
@@ -348,7 +359,8 @@ public sealed class MediaCatalog(CatalogDatabase database, TimeProvider time) : 
                 if (await update.ExecuteNonQueryAsync(ct) > 0)
                 {
                     fId.Value = id;
-                    await fts.ExecuteNonQueryAsync(ct);
+                    await unindex.ExecuteNonQueryAsync(ct);
+                    await IndexTextAsync(transaction, id, prompt, negative, path, keywords, ct);
                     moved.Add(id);
                 }
             }
@@ -367,7 +379,7 @@ public sealed class MediaCatalog(CatalogDatabase database, TimeProvider time) : 
     /// Inserts or updates one file's row, keywords, LoRAs and full-text entry, inside a transaction of
     /// <see cref="CatalogDatabase.WriteAsync"/>; returns its id (for <see cref="PerceptualIndex.Set"/> once committed).
     /// </summary>
-    internal async Task<long> UpsertAsync(SqliteTransaction transaction, string sessionId, MediaRecord media, CancellationToken cancellationToken)
+    internal async Task<long> UpsertAsync(DbTransaction transaction, string sessionId, MediaRecord media, CancellationToken cancellationToken)
     {
         long id;
         var path = CatalogText.Clean(media.Path)!;
@@ -376,91 +388,104 @@ public sealed class MediaCatalog(CatalogDatabase database, TimeProvider time) : 
         {
             // A new path whose content the catalog holds as missing is that file moved: its row (id, score) moves with it.
             var move = database.Statement(transaction, """
-                UPDATE media SET path = $path, dir = $dir, name = $name
-                WHERE id = (SELECT id FROM media WHERE sha256 = $sha256 AND missing_at IS NOT NULL ORDER BY id LIMIT 1)
-                  AND NOT EXISTS (SELECT 1 FROM media WHERE path = $path)
+                UPDATE media SET path = @path, dir = @dir, name = @name
+                WHERE id = (SELECT id FROM media WHERE sha256 = @sha256 AND missing_at IS NOT NULL ORDER BY id LIMIT 1)
+                  AND NOT EXISTS (SELECT 1 FROM media WHERE path = @path)
                 """);
-            move.Parameters.AddWithValue("$path", path);
-            move.Parameters.AddWithValue("$dir", dir);
-            move.Parameters.AddWithValue("$name", fileName);
-            move.Parameters.AddWithValue("$sha256", media.Sha256);
+            move.Set("@path", path);
+            move.Set("@dir", dir);
+            move.Set("@name", fileName);
+            move.Set("@sha256", media.Sha256);
             await move.ExecuteNonQueryAsync(cancellationToken);
         }
 
         {
-            var upsert = database.Statement(transaction, """
-                INSERT INTO media(path, dir, name, size, mtime, kind, sha256, width, height, taken_at, duration_seconds,
-                    prompt, negative_prompt, steps, sampler, cfg_scale, seed, model, comfy_prompt, comfy_workflow, loras,
-                    score, phash, ingested_at, session_id, scheduler, model_hash, vae, denoise, clip_skip, hires_upscale,
-                    hires_upscaler, generator, generator_version, samplers)
-                VALUES($path, $dir, $name, $size, $mtime, $kind, $sha256, $width, $height, $taken, $duration,
-                    $prompt, $negative, $steps, $sampler, $cfg, $seed, $model, $comfyPrompt, $comfyWorkflow, $loras,
-                    $score, $phash, $ingested, $session, $scheduler, $modelHash, $vae, $denoise, $clipSkip, $hiresUpscale,
-                    $hiresUpscaler, $generator, $generatorVersion, $samplers)
-                ON CONFLICT(path) DO UPDATE SET
-                    size = excluded.size, mtime = excluded.mtime, kind = excluded.kind, sha256 = excluded.sha256,
-                    width = excluded.width, height = excluded.height, taken_at = excluded.taken_at,
-                    duration_seconds = excluded.duration_seconds, prompt = excluded.prompt,
-                    negative_prompt = excluded.negative_prompt, steps = excluded.steps, sampler = excluded.sampler,
-                    cfg_scale = excluded.cfg_scale, seed = excluded.seed, model = excluded.model,
-                    comfy_prompt = excluded.comfy_prompt, comfy_workflow = excluded.comfy_workflow, loras = excluded.loras,
-                    score = CASE WHEN media.missing_at IS NOT NULL THEN coalesce(excluded.score, media.score) ELSE excluded.score END,
-                    phash = excluded.phash, ingested_at = excluded.ingested_at, missing_at = NULL,
-                    session_id = excluded.session_id, scheduler = excluded.scheduler, model_hash = excluded.model_hash,
-                    vae = excluded.vae, denoise = excluded.denoise, clip_skip = excluded.clip_skip,
-                    hires_upscale = excluded.hires_upscale, hires_upscaler = excluded.hires_upscaler,
-                    generator = excluded.generator, generator_version = excluded.generator_version, samplers = excluded.samplers
+            // An update of the row at this path, else an insert. (Not INSERT … ON CONFLICT DO UPDATE: PostgreSQL would draw
+            // a new id from the identity for every update, and the in-memory columns are arrays indexed by id.)
+            var update = database.Statement(transaction, """
+                UPDATE media SET
+                    dir = @dir, name = @name, size = @size, mtime = @mtime, kind = @kind, sha256 = @sha256, width = @width, height = @height, taken_at = @taken,
+                    duration_seconds = @duration, prompt = @prompt, negative_prompt = @negative, steps = @steps, sampler = @sampler,
+                    cfg_scale = @cfg, seed = @seed, model = @model, comfy_prompt = @comfyPrompt, comfy_workflow = @comfyWorkflow,
+                    loras = @loras, score = CASE WHEN missing_at IS NOT NULL THEN coalesce(@score, score) ELSE @score END,
+                    phash = @phash, ingested_at = @ingested, missing_at = NULL, session_id = @session, scheduler = @scheduler,
+                    model_hash = @modelHash, vae = @vae, denoise = @denoise, clip_skip = @clipSkip, hires_upscale = @hiresUpscale,
+                    hires_upscaler = @hiresUpscaler, generator = @generator, generator_version = @generatorVersion, samplers = @samplers
+                WHERE path = @path
                 RETURNING id
                 """);
-            var p = upsert.Parameters;
-            p.AddWithValue("$path", path);
-            p.AddWithValue("$dir", dir);
-            p.AddWithValue("$name", fileName);
-            p.AddWithValue("$size", media.Size);
-            p.AddWithValue("$mtime", media.ModifiedAt.ToUnixTimeMilliseconds());
-            p.AddWithValue("$kind", media.Kind);
-            p.AddWithValue("$sha256", media.Sha256);
-            p.AddWithValue("$width", (object?)media.Width ?? DBNull.Value);
-            p.AddWithValue("$height", (object?)media.Height ?? DBNull.Value);
-            p.AddWithValue("$taken", media.TakenAt is { } taken ? Sql.Timestamp(taken) : DBNull.Value);
-            p.AddWithValue("$duration", (object?)media.DurationSeconds ?? DBNull.Value);
-            p.AddWithValue("$prompt", (object?)CatalogText.Clean(media.Prompt) ?? DBNull.Value);
-            p.AddWithValue("$negative", (object?)CatalogText.Clean(media.NegativePrompt) ?? DBNull.Value);
-            p.AddWithValue("$steps", (object?)media.Steps ?? DBNull.Value);
-            p.AddWithValue("$sampler", (object?)CatalogText.Clean(media.Sampler) ?? DBNull.Value);
-            p.AddWithValue("$cfg", (object?)media.CfgScale ?? DBNull.Value);
-            p.AddWithValue("$seed", (object?)media.Seed ?? DBNull.Value);
-            p.AddWithValue("$model", (object?)CatalogText.Clean(media.Model) ?? DBNull.Value);
-            p.AddWithValue("$comfyPrompt", (object?)CatalogText.Clean(media.ComfyPrompt) ?? DBNull.Value);
-            p.AddWithValue("$comfyWorkflow", (object?)CatalogText.Clean(media.ComfyWorkflow) ?? DBNull.Value);
-            p.AddWithValue("$loras", media.Loras is { Count: > 0 } loras ? JsonSerializer.Serialize(loras.Select(CatalogText.Clean)) : DBNull.Value);
-            p.AddWithValue("$score", (object?)media.Score ?? DBNull.Value);
-            p.AddWithValue("$phash", (object?)media.PerceptualHash ?? DBNull.Value);
-            p.AddWithValue("$ingested", Sql.Timestamp(media.IngestedAt ?? time.GetUtcNow()));
-            p.AddWithValue("$session", sessionId);
-            p.AddWithValue("$scheduler", (object?)CatalogText.Clean(media.Scheduler) ?? DBNull.Value);
-            p.AddWithValue("$modelHash", (object?)CatalogText.Clean(media.ModelHash) ?? DBNull.Value);
-            p.AddWithValue("$vae", (object?)CatalogText.Clean(media.Vae) ?? DBNull.Value);
-            p.AddWithValue("$denoise", (object?)media.Denoise ?? DBNull.Value);
-            p.AddWithValue("$clipSkip", (object?)media.ClipSkip ?? DBNull.Value);
-            p.AddWithValue("$hiresUpscale", (object?)media.HiresUpscale ?? DBNull.Value);
-            p.AddWithValue("$hiresUpscaler", (object?)CatalogText.Clean(media.HiresUpscaler) ?? DBNull.Value);
-            p.AddWithValue("$generator", (object?)CatalogText.Clean(media.Generator) ?? DBNull.Value);
-            p.AddWithValue("$generatorVersion", (object?)CatalogText.Clean(media.GeneratorVersion) ?? DBNull.Value);
-            p.AddWithValue("$samplers", (object?)media.Samplers ?? DBNull.Value);
-            id = Convert.ToInt64(await upsert.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
+            Bind(update);
+            var updated = await update.ExecuteScalarAsync(cancellationToken);
+            if (updated is null)
+            {
+                var insert = database.Statement(transaction, """
+                    INSERT INTO media(path, dir, name, size, mtime, kind, sha256, width, height, taken_at, duration_seconds,
+                        prompt, negative_prompt, steps, sampler, cfg_scale, seed, model, comfy_prompt, comfy_workflow, loras,
+                        score, phash, ingested_at, session_id, scheduler, model_hash, vae, denoise, clip_skip, hires_upscale,
+                        hires_upscaler, generator, generator_version, samplers)
+                    VALUES(@path, @dir, @name, @size, @mtime, @kind, @sha256, @width, @height, @taken, @duration,
+                        @prompt, @negative, @steps, @sampler, @cfg, @seed, @model, @comfyPrompt, @comfyWorkflow, @loras,
+                        @score, @phash, @ingested, @session, @scheduler, @modelHash, @vae, @denoise, @clipSkip, @hiresUpscale,
+                        @hiresUpscaler, @generator, @generatorVersion, @samplers)
+                    RETURNING id
+                    """);
+                Bind(insert);
+                updated = await insert.ExecuteScalarAsync(cancellationToken);
+            }
+
+            id = Convert.ToInt64(updated, CultureInfo.InvariantCulture);
         }
 
-        var clear = database.Statement(transaction, "DELETE FROM media_keywords WHERE media_id = $id; DELETE FROM media_loras WHERE media_id = $id; DELETE FROM media_fts WHERE rowid = $id");
-        clear.Parameters.AddWithValue("$id", id);
+        // Both statements take the same values.
+        void Bind(DbCommand command)
+        {
+            command.Set("@path", path);
+            command.Set("@dir", dir);
+            command.Set("@name", fileName);
+            command.Set("@size", media.Size);
+            command.Set("@mtime", media.ModifiedAt.ToUnixTimeMilliseconds());
+            command.Set("@kind", media.Kind);
+            command.Set("@sha256", media.Sha256);
+            command.Set("@width", media.Width);
+            command.Set("@height", media.Height);
+            command.Set("@taken", media.TakenAt is { } taken ? Sql.Timestamp(taken) : null);
+            command.Set("@duration", media.DurationSeconds);
+            command.Set("@prompt", CatalogText.Clean(media.Prompt));
+            command.Set("@negative", CatalogText.Clean(media.NegativePrompt));
+            command.Set("@steps", media.Steps);
+            command.Set("@sampler", CatalogText.Clean(media.Sampler));
+            command.Set("@cfg", media.CfgScale);
+            command.Set("@seed", media.Seed);
+            command.Set("@model", CatalogText.Clean(media.Model));
+            command.Set("@comfyPrompt", CatalogText.Clean(media.ComfyPrompt));
+            command.Set("@comfyWorkflow", CatalogText.Clean(media.ComfyWorkflow));
+            command.Set("@loras", media.Loras is { Count: > 0 } loras ? JsonSerializer.Serialize(loras.Select(CatalogText.Clean)) : null);
+            command.Set("@score", media.Score);
+            command.Set("@phash", media.PerceptualHash);
+            command.Set("@ingested", Sql.Timestamp(media.IngestedAt ?? time.GetUtcNow()));
+            command.Set("@session", sessionId);
+            command.Set("@scheduler", CatalogText.Clean(media.Scheduler));
+            command.Set("@modelHash", CatalogText.Clean(media.ModelHash));
+            command.Set("@vae", CatalogText.Clean(media.Vae));
+            command.Set("@denoise", media.Denoise);
+            command.Set("@clipSkip", media.ClipSkip);
+            command.Set("@hiresUpscale", media.HiresUpscale);
+            command.Set("@hiresUpscaler", CatalogText.Clean(media.HiresUpscaler));
+            command.Set("@generator", CatalogText.Clean(media.Generator));
+            command.Set("@generatorVersion", CatalogText.Clean(media.GeneratorVersion));
+            command.Set("@samplers", media.Samplers);
+        }
+
+        var clear = database.Statement(transaction, "DELETE FROM media_keywords WHERE media_id = @id; DELETE FROM media_loras WHERE media_id = @id; DELETE FROM media_fts WHERE rowid = @id");
+        clear.Set("@id", id);
         await clear.ExecuteNonQueryAsync(cancellationToken);
 
         var keywords = media.Keywords?.Select(CatalogText.Clean).OfType<string>().Distinct(StringComparer.Ordinal).ToList() ?? [];
         if (keywords.Count > 0)
         {
-            var insert = database.Statement(transaction, "INSERT OR IGNORE INTO media_keywords(media_id, keyword) VALUES($id, $keyword)");
-            insert.Parameters.AddWithValue("$id", id);
-            var keyword = insert.Parameters.Add("$keyword", SqliteType.Text);
+            var insert = database.Statement(transaction, "INSERT INTO media_keywords(media_id, keyword) VALUES(@id, @keyword) ON CONFLICT DO NOTHING");
+            insert.Set("@id", id);
+            var keyword = insert.Param("@keyword", DbType.String);
             foreach (var word in keywords)
             {
                 keyword.Value = word;
@@ -472,10 +497,10 @@ public sealed class MediaCatalog(CatalogDatabase database, TimeProvider time) : 
         var uses = media.LoraWeights ?? media.Loras?.Select(name => new LoraUse(name, null)).ToList() ?? [];
         if (uses.Count > 0)
         {
-            var insert = database.Statement(transaction, "INSERT OR IGNORE INTO media_loras(media_id, name, weight) VALUES($id, $name, $weight)");
-            insert.Parameters.AddWithValue("$id", id);
-            var name = insert.Parameters.Add("$name", SqliteType.Text);
-            var weight = insert.Parameters.Add("$weight", SqliteType.Real);
+            var insert = database.Statement(transaction, "INSERT INTO media_loras(media_id, name, weight) VALUES(@id, @name, @weight) ON CONFLICT DO NOTHING");
+            insert.Set("@id", id);
+            var name = insert.Param("@name", DbType.String);
+            var weight = insert.Param("@weight", DbType.Double);
             foreach (var lora in uses)
             {
                 name.Value = CatalogText.Clean(lora.Name);
@@ -484,13 +509,16 @@ public sealed class MediaCatalog(CatalogDatabase database, TimeProvider time) : 
             }
         }
 
-        var text = database.Statement(transaction, "INSERT INTO media_fts(rowid, prompt, negative_prompt, path, keywords) VALUES($id, $prompt, $negative, $path, $keywords)");
-        text.Parameters.AddWithValue("$id", id);
-        text.Parameters.AddWithValue("$prompt", (object?)CatalogText.Clean(media.Prompt) ?? DBNull.Value);
-        text.Parameters.AddWithValue("$negative", (object?)CatalogText.Clean(media.NegativePrompt) ?? DBNull.Value);
-        text.Parameters.AddWithValue("$path", CatalogText.Clean(media.Path)!);
-        text.Parameters.AddWithValue("$keywords", keywords.Count == 0 ? DBNull.Value : string.Join(' ', keywords));
-        await text.ExecuteNonQueryAsync(cancellationToken);
+        await IndexTextAsync(transaction, id, CatalogText.Clean(media.Prompt), CatalogText.Clean(media.NegativePrompt), path,
+            keywords.Count == 0 ? null : string.Join(' ', keywords), cancellationToken);
         return id;
+    }
+
+    /// <summary>Writes a file's full-text entry (after any old one was deleted).</summary>
+    private async Task IndexTextAsync(DbTransaction transaction, long id, string? prompt, string? negative, string path, string? keywords, CancellationToken cancellationToken)
+    {
+        var text = database.Statement(transaction, _dialect.InsertText);
+        _dialect.BindText(text, id, prompt, negative, path, keywords);
+        await text.ExecuteNonQueryAsync(cancellationToken);
     }
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
-using Microsoft.Data.Sqlite;
+using System.Data;
+using System.Data.Common;
 
 namespace IngestLite.Catalog;
 
@@ -82,21 +83,21 @@ public sealed record MediaFacets(
 /// <summary>Turns a <see cref="MediaFilter"/> into SQL over <c>media m</c>, every value a parameter.</summary>
 internal static class MediaFilterSql
 {
-    /// <summary>The WHERE clause (or "1") for <paramref name="filter"/>, its parameters added to <paramref name="command"/>.</summary>
-    public static string Where(MediaFilter filter, SqliteCommand command)
+    /// <summary>The WHERE clause (or "1 = 1") for <paramref name="filter"/>, its parameters added to <paramref name="command"/>.</summary>
+    public static string Where(MediaFilter filter, DbCommand command, CatalogDialect dialect)
     {
         var clauses = new List<string>();
         var n = 0;
         string Param(object value)
         {
-            var name = "$f" + (n++).ToString(CultureInfo.InvariantCulture);
-            command.Parameters.AddWithValue(name, value);
+            var name = "@f" + (n++).ToString(CultureInfo.InvariantCulture);
+            command.Set(name, value);
             return name;
         }
 
-        if (FtsQuery.From(filter.Text) is { } match)
+        if (dialect.TextQuery(filter.Text) is { } match)
         {
-            clauses.Add($"m.id IN (SELECT rowid FROM media_fts WHERE media_fts MATCH {Param(match)})");
+            clauses.Add($"m.id IN ({dialect.TextMatches(Param(match))})");
         }
 
         In("m.model", filter.Models);
@@ -124,15 +125,15 @@ internal static class MediaFilterSql
 
         if (filter.Ids is { } ids)
         {
-            clauses.Add(ids.Count == 0 ? "0" : $"m.id IN ({string.Join(", ", ids.Select(id => id.ToString(CultureInfo.InvariantCulture)))})");
+            clauses.Add(ids.Count == 0 ? "1 = 0" : $"m.id IN ({string.Join(", ", ids.Select(id => id.ToString(CultureInfo.InvariantCulture)))})");
         }
 
         if (filter.Folder is { Length: > 0 } folder)
         {
-            clauses.Add($"(m.dir = {Param(folder)} OR m.dir LIKE {Param(Sql.EscapeLike(folder) + "/%")} ESCAPE '\\')");
+            clauses.Add($"(m.dir = {Param(folder)} OR m.dir {dialect.Like} {Param(Sql.EscapeLike(folder) + "/%")} ESCAPE '\\')");
         }
 
-        return clauses.Count == 0 ? "1" : string.Join(" AND ", clauses);
+        return clauses.Count == 0 ? "1 = 1" : string.Join(" AND ", clauses);
 
         void In(string column, IReadOnlyList<string> values)
         {
@@ -159,29 +160,38 @@ internal static class MediaFilterSql
 
     public static string OrderBy(MediaSort sort) => sort switch
     {
-        MediaSort.Score => "m.score DESC, m.id DESC",
+        MediaSort.Score => "m.score DESC NULLS LAST, m.id DESC",
         MediaSort.Name => "m.name, m.id",
         _ => "m.mtime DESC, m.id DESC",
     };
 }
 
 /// <summary>
-/// A person's search text as an FTS5 query that cannot be malformed: words and "quoted phrases", each
-/// quoted for FTS5 (so its operators and punctuation are plain text), all required; a trailing <c>*</c> makes a
-/// word a prefix. Null when there is nothing to search for.
+/// A person's search text as a query that cannot be malformed: words and "quoted phrases", all required; a trailing
+/// <c>*</c> makes a word a prefix. <see cref="From"/> writes it for FTS5, each term quoted (so its operators and
+/// punctuation are plain text); PostgreSQL's tsquery is written from the same <see cref="Terms"/>.
 /// </summary>
 public static class FtsQuery
 {
     public const int MaxTerms = 32;
 
+    /// <summary>The FTS5 query; null when there is nothing to search for.</summary>
     public static string? From(string? text)
     {
+        var terms = Terms(text);
+        return terms.Count == 0 ? null : string.Join(' ', terms.Select(t =>
+            new StringBuilder("\"").Append(t.Text.Replace("\"", "\"\"")).Append('"').Append(t.Prefix ? "*" : "").ToString()));
+    }
+
+    /// <summary>The words and phrases of a search text (at most <see cref="MaxTerms"/>), each with whether it ends in <c>*</c>.</summary>
+    public static List<(string Text, bool Prefix)> Terms(string? text)
+    {
+        var terms = new List<(string Text, bool Prefix)>();
         if (string.IsNullOrWhiteSpace(text))
         {
-            return null;
+            return terms;
         }
 
-        var terms = new List<string>();
         var i = 0;
         while (i < text.Length && terms.Count < MaxTerms)
         {
@@ -217,9 +227,9 @@ public static class FtsQuery
                 continue;
             }
 
-            terms.Add(new StringBuilder("\"").Append(term.Replace("\"", "\"\"")).Append('"').Append(prefix ? "*" : "").ToString());
+            terms.Add((term, prefix));
         }
 
-        return terms.Count == 0 ? null : string.Join(' ', terms);
+        return terms;
     }
 }

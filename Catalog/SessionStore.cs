@@ -1,7 +1,8 @@
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using IngestLite.Progress;
-using Microsoft.Data.Sqlite;
+using System.Data;
+using System.Data.Common;
 
 namespace IngestLite.Catalog;
 
@@ -47,7 +48,7 @@ public interface ISessionStore
 }
 
 /// <summary>
-/// <see cref="ISessionStore"/> on SQLite. A file's catalog row and its result are written in one
+/// <see cref="ISessionStore"/> on the catalog's database. A file's catalog row and its result are written in one
 /// transaction, so the catalog and the session's results never disagree.
 /// </summary>
 public sealed class SessionStore(CatalogDatabase database, MediaCatalog media, PerceptualIndex similar) : ISessionStore
@@ -60,9 +61,9 @@ public sealed class SessionStore(CatalogDatabase database, MediaCatalog media, P
         await using var connection = await database.OpenReadAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = runningOnly
-            ? "SELECT id, parameters, status, created_at, snapshot, parent_id FROM sessions WHERE status IN ('starting','processing','committing') ORDER BY created_at DESC LIMIT $limit"
-            : "SELECT id, parameters, status, created_at, snapshot, parent_id FROM sessions ORDER BY created_at DESC, id DESC LIMIT $limit";
-        command.Parameters.AddWithValue("$limit", limit);
+            ? "SELECT id, parameters, status, created_at, snapshot, parent_id FROM sessions WHERE status IN ('starting','processing','committing') ORDER BY created_at DESC LIMIT @limit"
+            : "SELECT id, parameters, status, created_at, snapshot, parent_id FROM sessions ORDER BY created_at DESC, id DESC LIMIT @limit";
+        command.Set("@limit", limit);
         var sessions = new List<SessionRecord>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
@@ -77,8 +78,8 @@ public sealed class SessionStore(CatalogDatabase database, MediaCatalog media, P
     {
         await using var connection = await database.OpenReadAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT id, parameters, status, created_at, snapshot, parent_id FROM sessions WHERE id = $id";
-        command.Parameters.AddWithValue("$id", id);
+        command.CommandText = "SELECT id, parameters, status, created_at, snapshot, parent_id FROM sessions WHERE id = @id";
+        command.Set("@id", id);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken) ? Sql.ReadSession(reader) : null;
     }
@@ -93,13 +94,13 @@ public sealed class SessionStore(CatalogDatabase database, MediaCatalog media, P
             await using (var insert = connection.CreateCommand())
             {
                 insert.Transaction = transaction;
-                insert.CommandText = "INSERT INTO sessions(id, parent_id, created_at, parameters, status, snapshot) VALUES($id, $parent, $created, $parameters, $status, $snapshot)";
-                insert.Parameters.AddWithValue("$id", session.Id);
-                insert.Parameters.AddWithValue("$parent", (object?)session.ParentId ?? DBNull.Value);
-                insert.Parameters.AddWithValue("$created", Sql.Timestamp(session.CreatedAt));
-                insert.Parameters.AddWithValue("$parameters", session.ParametersJson);
-                insert.Parameters.AddWithValue("$status", session.Status);
-                insert.Parameters.AddWithValue("$snapshot", session.SnapshotJson);
+                insert.CommandText = "INSERT INTO sessions(id, parent_id, created_at, parameters, status, snapshot) VALUES(@id, @parent, @created, @parameters, @status, @snapshot)";
+                insert.Set("@id", session.Id);
+                insert.Set("@parent", session.ParentId);
+                insert.Set("@created", Sql.Timestamp(session.CreatedAt));
+                insert.Set("@parameters", session.ParametersJson);
+                insert.Set("@status", session.Status);
+                insert.Set("@snapshot", session.SnapshotJson);
                 await insert.ExecuteNonQueryAsync(ct);
             }
 
@@ -107,19 +108,19 @@ public sealed class SessionStore(CatalogDatabase database, MediaCatalog media, P
             file.Transaction = transaction;
             file.CommandText = """
                 INSERT INTO session_files(session_id, ord, path, size, mtime, state, stage, reason, duration_ms, done_seq)
-                VALUES($session, $ord, $path, $size, $mtime, $state, $stage, $reason, 0, $done)
+                VALUES(@session, @ord, @path, @size, @mtime, @state, @stage, @reason, 0, @done)
                 """;
-            file.Parameters.AddWithValue("$session", session.Id);
-            var pOrd = file.Parameters.Add("$ord", SqliteType.Integer);
-            var pPath = file.Parameters.Add("$path", SqliteType.Text);
-            var pSize = file.Parameters.Add("$size", SqliteType.Integer);
-            var pMtime = file.Parameters.Add("$mtime", SqliteType.Integer);
-            var pState = file.Parameters.Add("$state", SqliteType.Text);
-            var pStage = file.Parameters.Add("$stage", SqliteType.Text);
-            var pReason = file.Parameters.Add("$reason", SqliteType.Text);
-            var pDone = file.Parameters.Add("$done", SqliteType.Integer);
-            var ord = 0;
-            var done = 0;
+            file.Set("@session", session.Id);
+            var pOrd = file.Param("@ord", DbType.Int64);
+            var pPath = file.Param("@path", DbType.String);
+            var pSize = file.Param("@size", DbType.Int64);
+            var pMtime = file.Param("@mtime", DbType.Int64);
+            var pState = file.Param("@state", DbType.String);
+            var pStage = file.Param("@stage", DbType.String);
+            var pReason = file.Param("@reason", DbType.String);
+            var pDone = file.Param("@done", DbType.Int64);
+            var ord = 0L;
+            var done = 0L;
             async Task AddAsync(string path, long size, long mtime, string? state, string? reason)
             {
                 pOrd.Value = ++ord;
@@ -156,12 +157,12 @@ public sealed class SessionStore(CatalogDatabase database, MediaCatalog media, P
             file.Transaction = transaction;
             file.CommandText = """
                 INSERT INTO session_files(session_id, ord, path, size, mtime, duration_ms)
-                VALUES($session, (SELECT ifnull(max(ord), 0) + 1 FROM session_files WHERE session_id = $session), $path, $size, $mtime, 0)
+                VALUES(@session, (SELECT coalesce(max(ord), 0) + 1 FROM session_files WHERE session_id = @session), @path, @size, @mtime, 0)
                 """;
-            file.Parameters.AddWithValue("$session", sessionId);
-            var pPath = file.Parameters.Add("$path", SqliteType.Text);
-            var pSize = file.Parameters.Add("$size", SqliteType.Integer);
-            var pMtime = file.Parameters.Add("$mtime", SqliteType.Integer);
+            file.Set("@session", sessionId);
+            var pPath = file.Param("@path", DbType.String);
+            var pSize = file.Param("@size", DbType.Int64);
+            var pMtime = file.Param("@mtime", DbType.Int64);
             foreach (var pending in files)
             {
                 pPath.Value = CatalogText.Clean(pending.Path);
@@ -176,8 +177,8 @@ public sealed class SessionStore(CatalogDatabase database, MediaCatalog media, P
     {
         await using var connection = await database.OpenReadAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT ord, path, size, mtime FROM session_files WHERE session_id = $id AND state IS NULL ORDER BY ord";
-        command.Parameters.AddWithValue("$id", sessionId);
+        command.CommandText = "SELECT ord, path, size, mtime FROM session_files WHERE session_id = @id AND state IS NULL ORDER BY ord";
+        command.Set("@id", sessionId);
         var pending = new List<(long, DiscoveredFile)>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
@@ -194,10 +195,10 @@ public sealed class SessionStore(CatalogDatabase database, MediaCatalog media, P
         {
             await using var command = connection.CreateCommand();
             command.Transaction = transaction;
-            command.CommandText = "UPDATE sessions SET status = $status, snapshot = $snapshot WHERE id = $id";
-            command.Parameters.AddWithValue("$id", snapshot.SessionId);
-            command.Parameters.AddWithValue("$status", snapshot.Status.ToWire());
-            command.Parameters.AddWithValue("$snapshot", StoredSnapshot.ToText(snapshot));
+            command.CommandText = "UPDATE sessions SET status = @status, snapshot = @snapshot WHERE id = @id";
+            command.Set("@id", snapshot.SessionId);
+            command.Set("@status", snapshot.Status.ToWire());
+            command.Set("@snapshot", StoredSnapshot.ToText(snapshot));
             await command.ExecuteNonQueryAsync(ct);
         }, cancellationToken);
 
@@ -239,10 +240,10 @@ public sealed class SessionStore(CatalogDatabase database, MediaCatalog media, P
     {
         await using var connection = await database.OpenReadAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT ord, staged, state FROM session_files WHERE session_id = $id AND staged IS NOT NULL AND ord > $after ORDER BY ord LIMIT $limit";
-        command.Parameters.AddWithValue("$id", sessionId);
-        command.Parameters.AddWithValue("$after", afterOrd);
-        command.Parameters.AddWithValue("$limit", limit);
+        command.CommandText = "SELECT ord, staged, state FROM session_files WHERE session_id = @id AND staged IS NOT NULL AND ord > @after ORDER BY ord LIMIT @limit";
+        command.Set("@id", sessionId);
+        command.Set("@after", afterOrd);
+        command.Set("@limit", limit);
         var files = new List<StagedFile>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
@@ -258,8 +259,8 @@ public sealed class SessionStore(CatalogDatabase database, MediaCatalog media, P
     {
         await using var connection = await database.OpenReadAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT COUNT(*) FROM session_files WHERE session_id = $id AND staged IS NOT NULL";
-        command.Parameters.AddWithValue("$id", sessionId);
+        command.CommandText = "SELECT COUNT(*) FROM session_files WHERE session_id = @id AND staged IS NOT NULL";
+        command.Set("@id", sessionId);
         return Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
     }
 
@@ -269,10 +270,10 @@ public sealed class SessionStore(CatalogDatabase database, MediaCatalog media, P
         await database.WriteAsync(async (connection, transaction, ct) =>
         {
             id = await media.UpsertAsync(transaction, sessionId, file.Record with { IngestedAt = null }, ct);
-            var command = database.Statement(transaction, "UPDATE session_files SET state = $state, staged = NULL WHERE session_id = $session AND ord = $ord");
-            command.Parameters.AddWithValue("$state", file.CommittedState);
-            command.Parameters.AddWithValue("$session", sessionId);
-            command.Parameters.AddWithValue("$ord", file.Ord);
+            var command = database.Statement(transaction, "UPDATE session_files SET state = @state, staged = NULL WHERE session_id = @session AND ord = @ord");
+            command.Set("@state", file.CommittedState);
+            command.Set("@session", sessionId);
+            command.Set("@ord", file.Ord);
             await command.ExecuteNonQueryAsync(ct);
         }, cancellationToken);
         Indexed(id, file.Record);
@@ -281,34 +282,34 @@ public sealed class SessionStore(CatalogDatabase database, MediaCatalog media, P
     public Task FailStagedAsync(string sessionId, long ord, string reason, CancellationToken cancellationToken) =>
         database.WriteAsync(async (connection, transaction, ct) =>
         {
-            var command = database.Statement(transaction, "UPDATE session_files SET state = 'failed', stage = 'commit', reason = $reason, staged = NULL WHERE session_id = $session AND ord = $ord");
-            command.Parameters.AddWithValue("$reason", CatalogText.Clean(reason));
-            command.Parameters.AddWithValue("$session", sessionId);
-            command.Parameters.AddWithValue("$ord", ord);
+            var command = database.Statement(transaction, "UPDATE session_files SET state = 'failed', stage = 'commit', reason = @reason, staged = NULL WHERE session_id = @session AND ord = @ord");
+            command.Set("@reason", CatalogText.Clean(reason));
+            command.Set("@session", sessionId);
+            command.Set("@ord", ord);
             await command.ExecuteNonQueryAsync(ct);
         }, cancellationToken);
 
     /// <summary>A file's result and what it added to the session's counters, with its staged record if held for a commit.</summary>
-    private async Task RecordResultAsync(SqliteTransaction transaction, string sessionId, long ord, SessionFileResult result, FileTally tally, string? staged, CancellationToken ct)
+    private async Task RecordResultAsync(DbTransaction transaction, string sessionId, long ord, SessionFileResult result, FileTally tally, string? staged, CancellationToken ct)
     {
         var command = database.Statement(transaction, """
-            UPDATE session_files SET state = $state, stage = $stage, reason = $reason, size = $size, duration_ms = $ms,
-                done_seq = (SELECT COALESCE(MAX(done_seq), 0) + 1 FROM session_files WHERE session_id = $session),
-                metadata = $metadata, keywords = $keywords, score = $score, warnings = $warnings, staged = $staged
-            WHERE session_id = $session AND ord = $ord
+            UPDATE session_files SET state = @state, stage = @stage, reason = @reason, size = @size, duration_ms = @ms,
+                done_seq = (SELECT COALESCE(MAX(done_seq), 0) + 1 FROM session_files WHERE session_id = @session),
+                metadata = @metadata, keywords = @keywords, score = @score, warnings = @warnings, staged = @staged
+            WHERE session_id = @session AND ord = @ord
             """);
-        command.Parameters.AddWithValue("$metadata", tally.Metadata ? 1 : 0);
-        command.Parameters.AddWithValue("$keywords", tally.Keywords);
-        command.Parameters.AddWithValue("$score", tally.Score ? 1 : 0);
-        command.Parameters.AddWithValue("$warnings", tally.Warnings);
-        command.Parameters.AddWithValue("$session", sessionId);
-        command.Parameters.AddWithValue("$ord", ord);
-        command.Parameters.AddWithValue("$state", result.State);
-        command.Parameters.AddWithValue("$stage", result.Stage);
-        command.Parameters.AddWithValue("$reason", (object?)CatalogText.Clean(result.Reason) ?? DBNull.Value);
-        command.Parameters.AddWithValue("$size", result.Size);
-        command.Parameters.AddWithValue("$ms", result.DurationMs);
-        command.Parameters.AddWithValue("$staged", (object?)staged ?? DBNull.Value);
+        command.Set("@metadata", tally.Metadata ? 1 : 0);
+        command.Set("@keywords", tally.Keywords);
+        command.Set("@score", tally.Score ? 1 : 0);
+        command.Set("@warnings", tally.Warnings);
+        command.Set("@session", sessionId);
+        command.Set("@ord", ord);
+        command.Set("@state", result.State);
+        command.Set("@stage", result.Stage);
+        command.Set("@reason", CatalogText.Clean(result.Reason));
+        command.Set("@size", result.Size);
+        command.Set("@ms", result.DurationMs);
+        command.Set("@staged", staged);
         await command.ExecuteNonQueryAsync(ct);
     }
 
@@ -326,17 +327,28 @@ public sealed class SessionStore(CatalogDatabase database, MediaCatalog media, P
     {
         await using var connection = await database.OpenReadAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = """
+        command.CommandText = $"""
             SELECT path, state, stage, reason, size, duration_ms, done_seq FROM session_files
-            WHERE session_id = $id AND done_seq > $after AND ($state IS NULL OR state = $state)
-              AND ($like IS NULL OR path LIKE $like ESCAPE '\')
-            ORDER BY done_seq LIMIT $limit
+            WHERE session_id = @id AND done_seq > @after{(filter.State is null ? "" : " AND state = @state")}
+              {(string.IsNullOrEmpty(filter.Text) ? "" : $"AND path {database.Dialect.Like} @like ESCAPE '\\'")}
+            ORDER BY done_seq{(filter.Limit is null ? "" : " LIMIT @limit")}
             """;
-        command.Parameters.AddWithValue("$id", sessionId);
-        command.Parameters.AddWithValue("$after", filter.After);
-        command.Parameters.AddWithValue("$state", (object?)filter.State ?? DBNull.Value);
-        command.Parameters.AddWithValue("$like", string.IsNullOrEmpty(filter.Text) ? DBNull.Value : "%" + Sql.EscapeLike(filter.Text) + "%");
-        command.Parameters.AddWithValue("$limit", filter.Limit ?? -1);
+        command.Set("@id", sessionId);
+        command.Set("@after", filter.After);
+        if (filter.State is { } state)
+        {
+            command.Set("@state", state);
+        }
+
+        if (!string.IsNullOrEmpty(filter.Text))
+        {
+            command.Set("@like", "%" + Sql.EscapeLike(filter.Text) + "%");
+        }
+
+        if (filter.Limit is { } limit)
+        {
+            command.Set("@limit", limit);
+        }
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
@@ -356,23 +368,23 @@ public sealed class SessionStore(CatalogDatabase database, MediaCatalog media, P
         // Results from before the per-file counts were stored have NULLs there: a file with warnings counts one.
         command.CommandText = """
             SELECT
-                COALESCE(SUM(state = 'committed'), 0),
-                COALESCE(SUM(state = 'committed_with_warnings'), 0),
-                COALESCE(SUM(state = 'failed' AND IFNULL(stage, '') <> 'discover'), 0),
-                COALESCE(SUM(state = 'failed' AND stage = 'discover'), 0),
+                COUNT(*) FILTER (WHERE state = 'committed'),
+                COUNT(*) FILTER (WHERE state = 'committed_with_warnings'),
+                COUNT(*) FILTER (WHERE state = 'failed' AND COALESCE(stage, '') <> 'discover'),
+                COUNT(*) FILTER (WHERE state = 'failed' AND stage = 'discover'),
                 COALESCE(SUM(metadata), 0),
                 COALESCE(SUM(keywords), 0),
                 COALESCE(SUM(score), 0),
-                COALESCE(SUM(COALESCE(warnings, state = 'committed_with_warnings')), 0),
-                COALESCE(SUM(state IN ('staged', 'staged_with_warnings')), 0)
-            FROM session_files WHERE session_id = $id AND state IS NOT NULL
+                COALESCE(SUM(COALESCE(warnings, CASE WHEN state = 'committed_with_warnings' THEN 1 ELSE 0 END)), 0),
+                COUNT(*) FILTER (WHERE state IN ('staged', 'staged_with_warnings'))
+            FROM session_files WHERE session_id = @id AND state IS NOT NULL
             """;
-        command.Parameters.AddWithValue("$id", sessionId);
+        command.Set("@id", sessionId);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         await reader.ReadAsync(cancellationToken);
         return new FileResultTotals(
-            reader.GetInt32(0), reader.GetInt32(1), reader.GetInt32(2), reader.GetInt32(3),
-            reader.GetInt32(4), reader.GetInt32(5), reader.GetInt32(6), reader.GetInt32(7), reader.GetInt32(8));
+            Sql.Int(reader, 0), Sql.Int(reader, 1), Sql.Int(reader, 2), Sql.Int(reader, 3),
+            Sql.Int(reader, 4), Sql.Int(reader, 5), Sql.Int(reader, 6), Sql.Int(reader, 7), Sql.Int(reader, 8));
     }
 
     public Task DeleteSessionAsync(string sessionId, CancellationToken cancellationToken) =>
@@ -380,9 +392,9 @@ public sealed class SessionStore(CatalogDatabase database, MediaCatalog media, P
         {
             await using var command = connection.CreateCommand();
             command.Transaction = transaction;
-            command.CommandText = "DELETE FROM session_files WHERE session_id = $id; DELETE FROM sessions WHERE id = $id; DELETE FROM marks WHERE name = $mark;";
-            command.Parameters.AddWithValue("$id", sessionId);
-            command.Parameters.AddWithValue("$mark", ICounterMarks.SessionSeq(sessionId));
+            command.CommandText = "DELETE FROM session_files WHERE session_id = @id; DELETE FROM sessions WHERE id = @id; DELETE FROM marks WHERE name = @mark;";
+            command.Set("@id", sessionId);
+            command.Set("@mark", ICounterMarks.SessionSeq(sessionId));
             await command.ExecuteNonQueryAsync(ct);
         }, cancellationToken);
 }

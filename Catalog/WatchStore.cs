@@ -1,4 +1,5 @@
-using Microsoft.Data.Sqlite;
+using System.Data;
+using System.Data.Common;
 
 namespace IngestLite.Catalog;
 
@@ -28,12 +29,12 @@ public sealed class WatchStore(CatalogDatabase database)
         {
             await using var insert = connection.CreateCommand();
             insert.Transaction = transaction;
-            insert.CommandText = "INSERT INTO watches(id, session_id, directory, parameters, created_at) VALUES($id, $session, $directory, $parameters, $created)";
-            insert.Parameters.AddWithValue("$id", watch.Id);
-            insert.Parameters.AddWithValue("$session", watch.SessionId);
-            insert.Parameters.AddWithValue("$directory", watch.Directory);
-            insert.Parameters.AddWithValue("$parameters", watch.ParametersJson);
-            insert.Parameters.AddWithValue("$created", Sql.Timestamp(watch.CreatedAt));
+            insert.CommandText = "INSERT INTO watches(id, session_id, directory, parameters, created_at) VALUES(@id, @session, @directory, @parameters, @created)";
+            insert.Set("@id", watch.Id);
+            insert.Set("@session", watch.SessionId);
+            insert.Set("@directory", watch.Directory);
+            insert.Set("@parameters", watch.ParametersJson);
+            insert.Set("@created", Sql.Timestamp(watch.CreatedAt));
             await insert.ExecuteNonQueryAsync(ct);
         }, cancellationToken);
 
@@ -42,8 +43,8 @@ public sealed class WatchStore(CatalogDatabase database)
         {
             await using var delete = connection.CreateCommand();
             delete.Transaction = transaction;
-            delete.CommandText = "DELETE FROM watches WHERE id = $id";
-            delete.Parameters.AddWithValue("$id", id);
+            delete.CommandText = "DELETE FROM watches WHERE id = @id";
+            delete.Set("@id", id);
             await delete.ExecuteNonQueryAsync(ct);
         }, cancellationToken);
 }

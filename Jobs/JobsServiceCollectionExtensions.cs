@@ -34,7 +34,7 @@ public static class JobsServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<IngestOptions>, IngestOptionsValidator>();
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<MediaRoot>();
-        services.AddSingleton(provider => new CatalogDatabase(provider.GetRequiredService<IOptions<IngestOptions>>().Value.CatalogPath));
+        services.AddSingleton(provider => provider.GetRequiredService<IOptions<StorageOptions>>().Value is { Provider: StorageProvider.PostgreSql } storage ? CatalogDatabase.OpenPostgres(storage.ConnectionString!) : new CatalogDatabase(provider.GetRequiredService<IOptions<IngestOptions>>().Value.CatalogPath));
         services.AddSingleton<ICounterMarks>(provider => provider.GetRequiredService<CatalogDatabase>());
         services.AddSingleton<MediaCatalog>();
         services.AddSingleton<PerceptualIndex>();

@@ -10,6 +10,7 @@ namespace IngestLite.Tests.Integration;
 /// Catalog search and facets over rows written straight through the session store (the ingest's own write
 /// path), each test in its own folder so the filters can be checked exactly.
 /// </summary>
+[Category("Catalog")]
 public sealed class MediaSearchTests : ApiTest
 {
     private async Task WriteAsync(params MediaRecord[] records)

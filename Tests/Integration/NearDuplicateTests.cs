@@ -8,6 +8,7 @@ using SkiaSharp;
 namespace IngestLite.Tests.Integration;
 
 /// <summary>Near-duplicates by perceptual hash: resized and re-encoded copies group together, unrelated images do not.</summary>
+[Category("Catalog")]
 public sealed class NearDuplicateTests : ApiTest
 {
     /// <summary>A picture of random coloured rectangles: different seeds give unrelated pictures.</summary>

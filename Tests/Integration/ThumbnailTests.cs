@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace IngestLite.Tests.Integration;
 
 /// <summary>Thumbnails: made by the ingest, served immutable by content version, made on first ask for older rows.</summary>
+[Category("Catalog")]
 public sealed class ThumbnailTests : ApiTest
 {
     [Test]

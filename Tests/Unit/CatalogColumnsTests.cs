@@ -4,7 +4,9 @@ using IngestLite.Tests.Support;
 namespace IngestLite.Tests.Unit;
 
 /// <summary>The in-memory facet counts: loaded from the catalog, kept current by commits, replacing a file's old values.</summary>
-public sealed class CatalogColumnsTests
+[TestFixture(CatalogBackend.Sqlite)]
+[TestFixture(CatalogBackend.PostgreSql)]
+public sealed class CatalogColumnsTests(CatalogBackend backend)
 {
     private static MediaRecord Image(string path, string? model, string? sampler, int width, params string[] loras) =>
         new(path, 1, DateTimeOffset.UnixEpoch, "image", new string('a', 64), width, width, Model: model, Sampler: sampler,
@@ -15,8 +17,8 @@ public sealed class CatalogColumnsTests
     [Test]
     public async Task Totals_follow_every_commit_and_match_the_counts_under_a_filter_that_keeps_every_file()
     {
-        using var temp = new TempDirectory();
-        await using var database = new CatalogDatabase(temp.Combine("catalog.db"));
+        await using var catalog = await TestCatalog.CreateAsync(backend);
+        var database = catalog.Database;
         var media = new MediaCatalog(database, TimeProvider.System);
         var store = new SessionStore(database, media, new PerceptualIndex(database));
         async Task CommitAsync(MediaRecord record) =>
@@ -46,8 +48,8 @@ public sealed class CatalogColumnsTests
     [Test]
     public async Task Filtering_in_memory_keeps_exactly_what_SQL_keeps()
     {
-        using var temp = new TempDirectory();
-        await using var database = new CatalogDatabase(temp.Combine("catalog.db"));
+        await using var catalog = await TestCatalog.CreateAsync(backend);
+        var database = catalog.Database;
         var media = new MediaCatalog(database, TimeProvider.System);
         var store = new SessionStore(database, media, new PerceptualIndex(database));
         var random = new Random(3);
@@ -95,8 +97,8 @@ public sealed class CatalogColumnsTests
     {
         // 9,000 files over three blocks of ids; file dates mostly follow the ids, with jitter, and some far off both
         // ways; then some files are committed again with new dates and scores (a bound may only grow).
-        using var temp = new TempDirectory();
-        await using var database = new CatalogDatabase(temp.Combine("catalog.db"));
+        await using var catalog = await TestCatalog.CreateAsync(backend);
+        var database = catalog.Database;
         var media = new MediaCatalog(database, TimeProvider.System);
         var store = new SessionStore(database, media, new PerceptualIndex(database));
         var random = new Random(11);

@@ -25,11 +25,11 @@ public sealed class CatalogMigrationTests
         var path = _dir.Combine("new.db");
         await using (var first = new CatalogDatabase(path))
         {
-            Assert.That(first.SchemaVersion, Is.EqualTo(CatalogMigrations.Scripts.Count));
+            Assert.That(first.SchemaVersion, Is.EqualTo(CatalogMigrations.Sqlite.Count));
         }
 
         await using var again = new CatalogDatabase(path);
-        Assert.That(again.SchemaVersion, Is.EqualTo(CatalogMigrations.Scripts.Count));
+        Assert.That(again.SchemaVersion, Is.EqualTo(CatalogMigrations.Sqlite.Count));
         Assert.That(Columns(path, "session_files"), Does.Contain("warnings"));
     }
 
@@ -42,7 +42,7 @@ public sealed class CatalogMigrationTests
         {
             old.Open();
             using var create = old.CreateCommand();
-            create.CommandText = CatalogMigrations.Scripts[0] + """
+            create.CommandText = CatalogMigrations.Sqlite[0] + """
                 INSERT INTO sessions(id, created_at, parameters, status, snapshot) VALUES('s1', '2026-01-01T00:00:00.000Z', '{}', 'completed', '{}');
                 INSERT INTO session_files(session_id, ord, path, state) VALUES('s1', 1, 'a.png', 'committed');
                 """;
@@ -51,7 +51,7 @@ public sealed class CatalogMigrationTests
 
         await using var database = new CatalogDatabase(path);
 
-        Assert.That(database.SchemaVersion, Is.EqualTo(CatalogMigrations.Scripts.Count));
+        Assert.That(database.SchemaVersion, Is.EqualTo(CatalogMigrations.Sqlite.Count));
         Assert.That(Columns(path, "session_files"), Is.SupersetOf(new[] { "metadata", "keywords", "score", "warnings" }));
         Assert.That(database.ReadMark("registry_version"), Is.Zero, "the marks table exists and is empty");
         using var connection = database.OpenRead();

@@ -5,13 +5,15 @@ using IngestLite.Tests.Support;
 namespace IngestLite.Tests.Unit;
 
 /// <summary>The near-duplicate index against a plain scan: loaded from the catalog, then through updates, re-hashes, removals and new ids.</summary>
-public sealed class PerceptualIndexTests
+[TestFixture(CatalogBackend.Sqlite)]
+[TestFixture(CatalogBackend.PostgreSql)]
+public sealed class PerceptualIndexTests(CatalogBackend backend)
 {
     [Test]
     public async Task Lookups_match_a_scan_after_the_load_and_through_changes_that_force_rebuilds()
     {
-        using var temp = new TempDirectory();
-        await using var database = new CatalogDatabase(temp.Combine("catalog.db"));
+        await using var catalog = await TestCatalog.CreateAsync(backend);
+        var database = catalog.Database;
         var random = new Random(11);
         var model = new Dictionary<long, ulong>();
         ulong Flipped(ulong hash, int bits)
@@ -34,12 +36,12 @@ public sealed class PerceptualIndexTests
             insert.Transaction = transaction;
             insert.CommandText = """
                 INSERT INTO media(id, path, dir, name, size, mtime, kind, sha256, phash, ingested_at)
-                VALUES($id, $path, 'd', $path, 1, 1, $kind, 'x', $phash, '2026-01-01T00:00:00.000Z')
+                VALUES(@id, @path, 'd', @path, 1, 1, @kind, 'x', @phash, '2026-01-01T00:00:00.000Z')
                 """;
-            var id = insert.Parameters.Add("$id", Microsoft.Data.Sqlite.SqliteType.Integer);
-            var path = insert.Parameters.Add("$path", Microsoft.Data.Sqlite.SqliteType.Text);
-            var kind = insert.Parameters.Add("$kind", Microsoft.Data.Sqlite.SqliteType.Text);
-            var phash = insert.Parameters.Add("$phash", Microsoft.Data.Sqlite.SqliteType.Integer);
+            var id = insert.Param("@id", System.Data.DbType.Int64);
+            var path = insert.Param("@path", System.Data.DbType.String);
+            var kind = insert.Param("@kind", System.Data.DbType.String);
+            var phash = insert.Param("@phash", System.Data.DbType.Int64);
             for (long i = 1; i <= 4000; i++)
             {
                 var hash = NewHash();

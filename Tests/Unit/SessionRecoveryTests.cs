@@ -12,31 +12,34 @@ namespace IngestLite.Tests.Unit;
 /// Crash recovery (SessionLifecycle start-up) on a real catalog: the counters of a session left running
 /// must mean what they meant live.
 /// </summary>
-public sealed class SessionRecoveryTests
+[TestFixture(CatalogBackend.Sqlite)]
+[TestFixture(CatalogBackend.PostgreSql)]
+public sealed class SessionRecoveryTests(CatalogBackend backend)
 {
     private static readonly DateTimeOffset Start = DateTimeOffset.Parse("2026-01-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture);
 
     private TempDirectory _dir = null!;
+    private TestCatalog _catalogDatabase = null!;
     private CatalogDatabase _database = null!;
     private SessionStore _catalog = null!;
     private FakeTimeProvider _time = null!;
     private IOptions<IngestOptions> _options = null!;
 
     [SetUp]
-    public void SetUp()
+    public async Task SetUp()
     {
         _dir = new TempDirectory();
         _time = new FakeTimeProvider(Start);
         _options = Options.Create(new IngestOptions { MediaRoot = _dir.Combine("media"), CatalogPath = _dir.Combine("catalog.db") });
-        _database = new CatalogDatabase(_options.Value.CatalogPath);
+        _catalogDatabase = await TestCatalog.CreateAsync(backend);
+        _database = _catalogDatabase.Database;
         _catalog = new SessionStore(_database, new MediaCatalog(_database, _time), new PerceptualIndex(_database));
     }
 
     [TearDown]
     public async Task TearDown()
     {
-        await _database.DisposeAsync();
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        await _catalogDatabase.DisposeAsync();
         _dir.Dispose();
     }
 
