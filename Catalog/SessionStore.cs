@@ -1,8 +1,8 @@
+using System.Data;
+using System.Data.Common;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using IngestLite.Progress;
-using System.Data;
-using System.Data.Common;
 
 namespace IngestLite.Catalog;
 

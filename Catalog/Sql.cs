@@ -1,7 +1,7 @@
-using System.Globalization;
-using System.Text.Json;
 using System.Data;
 using System.Data.Common;
+using System.Globalization;
+using System.Text.Json;
 
 namespace IngestLite.Catalog;
 
