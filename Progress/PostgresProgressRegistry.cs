@@ -89,6 +89,7 @@ public sealed partial class PostgresProgressRegistry : IProgressRegistry, IHoste
     private Task _writer = Task.CompletedTask;
     private Task _listener = Task.CompletedTask;
     private Task _heartbeat = Task.CompletedTask;
+    private volatile bool _disposed;
     private readonly TaskCompletionSource _caughtUp = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <param name="database">Owned: disposed with the registry.</param>
@@ -184,6 +185,11 @@ public sealed partial class PostgresProgressRegistry : IProgressRegistry, IHoste
     /// <summary>Writes what is pending (a session's final state always goes out), then stops listening.</summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        if (_disposed)
+        {
+            return;
+        }
+
         try
         {
             await FlushAsync(cancellationToken);
@@ -199,6 +205,12 @@ public sealed partial class PostgresProgressRegistry : IProgressRegistry, IHoste
 
     public async ValueTask DisposeAsync()
     {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
         if (!_stopping.IsCancellationRequested)
         {
             await _stopping.CancelAsync();
@@ -437,7 +449,7 @@ public sealed partial class PostgresProgressRegistry : IProgressRegistry, IHoste
         {
             await using var notify = _database.CreateCommand($"SELECT pg_notify('{ControlChannel}', @payload)");
             notify.Parameters.AddWithValue("payload", $"{command} {sessionId}");
-            await notify.ExecuteNonQueryAsync(_stopping.Token);
+            await notify.ExecuteNonQueryAsync(_disposed ? CancellationToken.None : _stopping.Token);
         }
         catch (Exception ex) when (ex is NpgsqlException or OperationCanceledException or ObjectDisposedException or TimeoutException)
         {

@@ -314,6 +314,11 @@ public sealed partial class WatchService(
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        if (Shared is { } shared)
+        {
+            shared.Signal -= OnSignal;
+        }
+
         await _stopping.CancelAsync();
         await _looking.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         foreach (var watch in _watches.Values)
