@@ -154,6 +154,25 @@ public sealed record StagedFile(long Ord, MediaRecord Record, string CommittedSt
 /// <summary>A file found by discovery, by its root-relative path.</summary>
 public sealed record DiscoveredFile(string Path, long Size, DateTimeOffset ModifiedAt);
 
+/// <summary>What discovery made of one path.</summary>
+public enum DiscoveryKind
+{
+    /// <summary>To ingest.</summary>
+    Pending,
+
+    /// <summary>Catalogued already, unchanged (skip_existing).</summary>
+    Skipped,
+
+    /// <summary>A folder that could not be listed (its path; the reason says why).</summary>
+    Problem,
+}
+
+/// <summary>The last place (ord) and done number a session's discovered files used, to number the next chunk after.</summary>
+public readonly record struct DiscoveredPlace(long Ord, long Done);
+
+/// <summary>One thing discovery found, as it finds it (see FileDiscovery.Enumerate).</summary>
+public readonly record struct DiscoveryItem(DiscoveryKind Kind, DiscoveredFile File, string? Reason = null);
+
 /// <summary>A folder that could not be listed; it becomes a session error.</summary>
 public sealed record DiscoveryProblem(string Path, string Message);
 

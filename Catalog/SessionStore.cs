@@ -15,6 +15,18 @@ public interface ISessionStore
 
     Task CreateSessionAsync(SessionRecord session, DiscoveryResult discovery, CancellationToken cancellationToken);
 
+    /// <summary>The session's row only: its files come with <see cref="AddDiscoveredAsync"/>, as discovery finds them.</summary>
+    Task CreateSessionAsync(SessionRecord session, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Records a chunk of what discovery found, in one transaction, numbered after <paramref name="after"/> (the last
+    /// place and done number used); returns the new last ones. A pending file has no state; a skipped or failed one is done.
+    /// </summary>
+    Task<DiscoveredPlace> AddDiscoveredAsync(string sessionId, IReadOnlyList<DiscoveryItem> items, DiscoveredPlace after, CancellationToken cancellationToken);
+
+    /// <summary>Files of a session that have no result yet, in discovery order, read a page at a time as they are taken.</summary>
+    IAsyncEnumerable<(long Ord, DiscoveredFile File)> StreamPendingFilesAsync(string sessionId, CancellationToken cancellationToken);
+
     Task<IReadOnlyList<(long Ord, DiscoveredFile File)>> PendingFilesAsync(string sessionId, CancellationToken cancellationToken);
 
     /// <summary>Adds files to a running session (a watch's), pending, after the ones it has.</summary>
@@ -91,64 +103,80 @@ public sealed class SessionStore(CatalogDatabase database, MediaCatalog media, P
     public Task CreateSessionAsync(SessionRecord session, DiscoveryResult discovery, CancellationToken cancellationToken) =>
         database.WriteAsync(async (connection, transaction, ct) =>
         {
-            await using (var insert = connection.CreateCommand())
-            {
-                insert.Transaction = transaction;
-                insert.CommandText = "INSERT INTO sessions(id, parent_id, created_at, parameters, status, snapshot) VALUES(@id, @parent, @created, @parameters, @status, @snapshot)";
-                insert.Set("@id", session.Id);
-                insert.Set("@parent", session.ParentId);
-                insert.Set("@created", Sql.Timestamp(session.CreatedAt));
-                insert.Set("@parameters", session.ParametersJson);
-                insert.Set("@status", session.Status);
-                insert.Set("@snapshot", session.SnapshotJson);
-                await insert.ExecuteNonQueryAsync(ct);
-            }
-
-            await using var file = connection.CreateCommand();
-            file.Transaction = transaction;
-            file.CommandText = """
-                INSERT INTO session_files(session_id, ord, path, size, mtime, state, stage, reason, duration_ms, done_seq)
-                VALUES(@session, @ord, @path, @size, @mtime, @state, @stage, @reason, 0, @done)
-                """;
-            file.Set("@session", session.Id);
-            var pOrd = file.Param("@ord", DbType.Int64);
-            var pPath = file.Param("@path", DbType.String);
-            var pSize = file.Param("@size", DbType.Int64);
-            var pMtime = file.Param("@mtime", DbType.Int64);
-            var pState = file.Param("@state", DbType.String);
-            var pStage = file.Param("@stage", DbType.String);
-            var pReason = file.Param("@reason", DbType.String);
-            var pDone = file.Param("@done", DbType.Int64);
-            var ord = 0L;
-            var done = 0L;
-            async Task AddAsync(string path, long size, long mtime, string? state, string? reason)
-            {
-                pOrd.Value = ++ord;
-                pPath.Value = CatalogText.Clean(path);
-                pSize.Value = size;
-                pMtime.Value = mtime;
-                pState.Value = (object?)state ?? DBNull.Value;
-                pStage.Value = state is null ? DBNull.Value : "discover";
-                pReason.Value = (object?)CatalogText.Clean(reason) ?? DBNull.Value;
-                pDone.Value = state is null ? DBNull.Value : ++done;
-                await file.ExecuteNonQueryAsync(ct);
-            }
-
-            foreach (var skipped in discovery.Skipped)
-            {
-                await AddAsync(skipped.Path, skipped.Size, skipped.ModifiedAt.ToUnixTimeMilliseconds(), FileStates.Skipped, "unchanged since it was catalogued");
-            }
-
-            foreach (var problem in discovery.Problems)
-            {
-                await AddAsync(problem.Path, 0, 0, FileStates.Failed, problem.Message);
-            }
-
-            foreach (var pending in discovery.Files)
-            {
-                await AddAsync(pending.Path, pending.Size, pending.ModifiedAt.ToUnixTimeMilliseconds(), null, null);
-            }
+            await InsertSessionAsync(connection, transaction, session, ct);
+            IEnumerable<DiscoveryItem> items =
+            [
+                .. discovery.Skipped.Select(f => new DiscoveryItem(DiscoveryKind.Skipped, f)),
+                .. discovery.Problems.Select(p => new DiscoveryItem(DiscoveryKind.Problem, new DiscoveredFile(p.Path, 0, DateTimeOffset.UnixEpoch), p.Message)),
+                .. discovery.Files.Select(f => new DiscoveryItem(DiscoveryKind.Pending, f)),
+            ];
+            await InsertDiscoveredAsync(connection, transaction, session.Id, [.. items], default, ct);
         }, cancellationToken);
+
+    public Task CreateSessionAsync(SessionRecord session, CancellationToken cancellationToken) =>
+        database.WriteAsync((connection, transaction, ct) => InsertSessionAsync(connection, transaction, session, ct), cancellationToken);
+
+    public async Task<DiscoveredPlace> AddDiscoveredAsync(string sessionId, IReadOnlyList<DiscoveryItem> items, DiscoveredPlace after, CancellationToken cancellationToken)
+    {
+        var place = after;
+        await database.WriteAsync(async (connection, transaction, ct) => place = await InsertDiscoveredAsync(connection, transaction, sessionId, items, after, ct), cancellationToken);
+        return place;
+    }
+
+    private static async Task InsertSessionAsync(DbConnection connection, DbTransaction transaction, SessionRecord session, CancellationToken ct)
+    {
+        await using var insert = connection.CreateCommand();
+        insert.Transaction = transaction;
+        insert.CommandText = "INSERT INTO sessions(id, parent_id, created_at, parameters, status, snapshot) VALUES(@id, @parent, @created, @parameters, @status, @snapshot)";
+        insert.Set("@id", session.Id);
+        insert.Set("@parent", session.ParentId);
+        insert.Set("@created", Sql.Timestamp(session.CreatedAt));
+        insert.Set("@parameters", session.ParametersJson);
+        insert.Set("@status", session.Status);
+        insert.Set("@snapshot", session.SnapshotJson);
+        await insert.ExecuteNonQueryAsync(ct);
+    }
+
+    private static async Task<DiscoveredPlace> InsertDiscoveredAsync(
+        DbConnection connection, DbTransaction transaction, string sessionId, IReadOnlyList<DiscoveryItem> items, DiscoveredPlace after, CancellationToken ct)
+    {
+        await using var file = connection.CreateCommand();
+        file.Transaction = transaction;
+        file.CommandText = """
+            INSERT INTO session_files(session_id, ord, path, size, mtime, state, stage, reason, duration_ms, done_seq)
+            VALUES(@session, @ord, @path, @size, @mtime, @state, @stage, @reason, 0, @done)
+            """;
+        file.Set("@session", sessionId);
+        var pOrd = file.Param("@ord", DbType.Int64);
+        var pPath = file.Param("@path", DbType.String);
+        var pSize = file.Param("@size", DbType.Int64);
+        var pMtime = file.Param("@mtime", DbType.Int64);
+        var pState = file.Param("@state", DbType.String);
+        var pStage = file.Param("@stage", DbType.String);
+        var pReason = file.Param("@reason", DbType.String);
+        var pDone = file.Param("@done", DbType.Int64);
+        var (ord, done) = (after.Ord, after.Done);
+        foreach (var item in items)
+        {
+            var (state, reason) = item.Kind switch
+            {
+                DiscoveryKind.Skipped => (FileStates.Skipped, "unchanged since it was catalogued"),
+                DiscoveryKind.Problem => (FileStates.Failed, item.Reason),
+                _ => ((string?)null, (string?)null),
+            };
+            pOrd.Value = ++ord;
+            pPath.Value = CatalogText.Clean(item.File.Path);
+            pSize.Value = item.File.Size;
+            pMtime.Value = item.File.ModifiedAt.ToUnixTimeMilliseconds();
+            pState.Value = (object?)state ?? DBNull.Value;
+            pStage.Value = state is null ? DBNull.Value : "discover";
+            pReason.Value = (object?)CatalogText.Clean(reason) ?? DBNull.Value;
+            pDone.Value = state is null ? DBNull.Value : ++done;
+            await file.ExecuteNonQueryAsync(ct);
+        }
+
+        return new DiscoveredPlace(ord, done);
+    }
 
     public Task AppendFilesAsync(string sessionId, IReadOnlyList<DiscoveredFile> files, CancellationToken cancellationToken) =>
         database.WriteAsync(async (connection, transaction, ct) =>
@@ -173,6 +201,37 @@ public sealed class SessionStore(CatalogDatabase database, MediaCatalog media, P
         }, cancellationToken);
 
     /// <summary>Files of a session that have no result yet, in discovery order.</summary>
+    public async IAsyncEnumerable<(long Ord, DiscoveredFile File)> StreamPendingFilesAsync(string sessionId, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        // A page is read whole and its connection closed before its files are handed out: no read stays open while they are processed.
+        const int Page = 4096;
+        var page = new List<(long Ord, DiscoveredFile File)>(Page);
+        do
+        {
+            var after = page.Count == 0 ? 0 : page[^1].Ord;
+            page.Clear();
+            await using (var connection = await database.OpenReadAsync(cancellationToken))
+            await using (var command = connection.CreateCommand())
+            {
+                command.CommandText = "SELECT ord, path, size, mtime FROM session_files WHERE session_id = @id AND ord > @after AND state IS NULL ORDER BY ord LIMIT @limit";
+                command.Set("@id", sessionId);
+                command.Set("@after", after);
+                command.Set("@limit", Page);
+                await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    page.Add((reader.GetInt64(0), new DiscoveredFile(reader.GetString(1), reader.GetInt64(2), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3)))));
+                }
+            }
+
+            foreach (var pending in page)
+            {
+                yield return pending;
+            }
+        }
+        while (page.Count == Page);
+    }
+
     public async Task<IReadOnlyList<(long Ord, DiscoveredFile File)>> PendingFilesAsync(string sessionId, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenReadAsync(cancellationToken);

@@ -18,7 +18,7 @@ public static class FileDiscovery
         ReturnSpecialDirectories = false,
     };
 
-    /// <param name="isUnchanged">True when the catalog already holds this path with the same size and mtime.</param>
+    /// <summary>Everything <see cref="Enumerate"/> finds, in lists (a watch's folder, tests): for small trees only.</summary>
     public static DiscoveryResult Discover(
         MediaRoot root,
         IEnumerable<string> directories,
@@ -31,27 +31,54 @@ public static class FileDiscovery
         var files = new List<DiscoveredFile>();
         var skipped = new List<DiscoveredFile>();
         var problems = new List<DiscoveryProblem>();
-        var visited = new HashSet<string>(StringComparer.Ordinal);
-        var seenFiles = new HashSet<string>(StringComparer.Ordinal);
-
-        foreach (var directory in directories)
+        foreach (var item in Enumerate(root, directories, pattern, recursive, maxFiles, isUnchanged, cancellationToken))
         {
-            Walk(directory, 0);
+            switch (item.Kind)
+            {
+                case DiscoveryKind.Pending: files.Add(item.File); break;
+                case DiscoveryKind.Skipped: skipped.Add(item.File); break;
+                default: problems.Add(new DiscoveryProblem(item.File.Path, item.Reason!)); break;
+            }
         }
 
         return new DiscoveryResult(files, skipped, problems);
+    }
 
-        bool Full() => maxFiles is { } max && files.Count >= max;
+    /// <summary>
+    /// The files under <paramref name="directories"/> that match, one at a time as they are found (nothing is held but
+    /// the folders still to visit, so a million files cost no more memory than a thousand): depth first, each folder's
+    /// entries in ordinal order, its files before its sub-folders. A folder that cannot be listed is a problem item. A
+    /// folder given twice, or inside another given one when recursive, is walked once.
+    /// </summary>
+    /// <param name="isUnchanged">True when the catalog already holds this path with the same size and mtime.</param>
+    public static IEnumerable<DiscoveryItem> Enumerate(
+        MediaRoot root,
+        IEnumerable<string> directories,
+        FilePattern pattern,
+        bool recursive,
+        int? maxFiles,
+        Func<DiscoveredFile, bool> isUnchanged,
+        CancellationToken cancellationToken)
+    {
+        var visited = new HashSet<string>(StringComparer.Ordinal);
+        var pending = 0;
+        var stack = new Stack<(string Directory, int Depth)>();
+        foreach (var directory in Outermost([.. directories], recursive).Reverse())
+        {
+            stack.Push((directory, 0));
+        }
 
-        void Walk(string directory, int depth)
+        while (stack.TryPop(out var next))
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (Full() || depth > MaxDepth || !visited.Add(directory))
+            var (directory, depth) = next;
+            if (depth > MaxDepth || !visited.Add(directory))
             {
-                return;
+                continue;
             }
 
             FileSystemInfo[] entries;
+            DiscoveryItem? problem = null;
             try
             {
                 entries = new DirectoryInfo(directory).GetFileSystemInfos("*", ListOnce);
@@ -59,10 +86,16 @@ public static class FileDiscovery
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
                 // The reason without the server's absolute path, which .NET's message names.
-                problems.Add(new DiscoveryProblem(root.ToRelative(directory), ex is UnauthorizedAccessException
+                entries = [];
+                problem = new DiscoveryItem(DiscoveryKind.Problem, new DiscoveredFile(root.ToRelative(directory), 0, DateTimeOffset.UnixEpoch), ex is UnauthorizedAccessException
                     ? "cannot list folder: permission denied"
-                    : $"cannot list folder: {ex.Message.Replace(directory, root.ToRelative(directory), StringComparison.Ordinal)}"));
-                return;
+                    : $"cannot list folder: {ex.Message.Replace(directory, root.ToRelative(directory), StringComparison.Ordinal)}");
+            }
+
+            if (problem is { } failed)
+            {
+                yield return failed;
+                continue;
             }
 
             Array.Sort(entries, static (a, b) => string.CompareOrdinal(a.Name, b.Name));
@@ -84,41 +117,47 @@ public static class FileDiscovery
                     continue;
                 }
 
-                if (Full())
-                {
-                    return;
-                }
-
                 if (!pattern.IsMatch(entry.Name))
-                {
-                    continue;
-                }
-
-                var relative = root.ToRelative(entry.FullName);
-                if (!seenFiles.Add(relative))
                 {
                     continue;
                 }
 
                 // Size and mtime of what the name points at; a dangling or escaping link gets its error in the job.
                 var found = entry.Exists
-                    ? new DiscoveredFile(relative, SafeLength(entry), new DateTimeOffset(entry.LastWriteTimeUtc, TimeSpan.Zero))
-                    : new DiscoveredFile(relative, 0, DateTimeOffset.UnixEpoch);
-                (isUnchanged(found) ? skipped : files).Add(found);
-            }
-
-            foreach (var subdirectory in subdirectories)
-            {
-                // A folder reached through a symlink counts only if it stays inside the root; visited stops loops.
-                var real = MediaRoot.RealPath(subdirectory);
-                if (real is null || !root.Contains(real))
+                    ? new DiscoveredFile(root.ToRelative(entry.FullName), SafeLength(entry), new DateTimeOffset(entry.LastWriteTimeUtc, TimeSpan.Zero))
+                    : new DiscoveredFile(root.ToRelative(entry.FullName), 0, DateTimeOffset.UnixEpoch);
+                if (isUnchanged(found))
                 {
+                    yield return new DiscoveryItem(DiscoveryKind.Skipped, found);
                     continue;
                 }
 
-                Walk(real, depth + 1);
+                yield return new DiscoveryItem(DiscoveryKind.Pending, found);
+                if (maxFiles is { } max && ++pending >= max)
+                {
+                    yield break;
+                }
+            }
+
+            for (var i = subdirectories.Count - 1; i >= 0; i--)
+            {
+                // A folder reached through a symlink counts only if it stays inside the root; visited stops loops.
+                var real = MediaRoot.RealPath(subdirectories[i]);
+                if (real is not null && root.Contains(real))
+                {
+                    stack.Push((real, depth + 1));
+                }
             }
         }
+    }
+
+    /// <summary>The folders to walk: each once, and, when recursive, none inside another.</summary>
+    private static IEnumerable<string> Outermost(IReadOnlyList<string> directories, bool recursive)
+    {
+        var distinct = directories.Distinct(StringComparer.Ordinal).ToList();
+        return recursive
+            ? distinct.Where(d => !distinct.Any(other => other != d && d.StartsWith(Path.TrimEndingDirectorySeparator(other) + Path.DirectorySeparatorChar, StringComparison.Ordinal)))
+            : distinct;
     }
 
     private static long SafeLength(FileSystemInfo entry) => entry is FileInfo file ? file.Length : 0;

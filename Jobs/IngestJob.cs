@@ -78,9 +78,9 @@ public sealed partial class IngestJob(
         {
             run.Token.ThrowIfCancellationRequested();
             await catalog.SaveSnapshotAsync(progress.SetStatusAndGet(SessionStatus.Processing), run.Token);
-            var pending = await catalog.PendingFilesAsync(sessionId, run.Token);
-            LogRunStarted(logger, sessionId, pending.Count);
-            await ProcessAllAsync(sessionId, pending, parameters, progress, snapshot.CommitMode, run.Token);
+            // The pending files are read a page at a time as workers take them: a million files are never all in memory.
+            LogRunStarted(logger, sessionId, snapshot.TotalFiles - snapshot.ProcessedFiles);
+            await ProcessAllAsync(sessionId, catalog.StreamPendingFilesAsync(sessionId, run.Token), parameters, progress, snapshot.CommitMode, run.Token);
             final = SessionStatus.Completed;
         }
         catch (OperationCanceledException)
@@ -124,7 +124,7 @@ public sealed partial class IngestJob(
 
     /// <summary>Processes and commits <paramref name="pending"/> in parallel (Ingest:WorkerCount), through the test gate and the throttle.</summary>
     private async Task ProcessAllAsync(
-        string sessionId, IReadOnlyList<(long Ord, DiscoveredFile File)> pending, IngestParameters parameters, SessionProgress progress, CommitMode mode, CancellationToken cancellationToken)
+        string sessionId, IAsyncEnumerable<(long Ord, DiscoveredFile File)> pending, IngestParameters parameters, SessionProgress progress, CommitMode mode, CancellationToken cancellationToken)
     {
         // Read per run, so a throttle change applies to the next session without a restart.
         var settings = options.CurrentValue;
@@ -160,7 +160,7 @@ public sealed partial class IngestJob(
         {
             for (var pending = await catalog.PendingFilesAsync(sessionId, run.Token); pending.Count > 0; pending = await catalog.PendingFilesAsync(sessionId, run.Token))
             {
-                await ProcessAllAsync(sessionId, pending, parameters, progress, CommitMode.PerFile, run.Token);
+                await ProcessAllAsync(sessionId, pending.ToAsyncEnumerable(), parameters, progress, CommitMode.PerFile, run.Token);
             }
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)

@@ -27,6 +27,9 @@ public sealed partial class IngestSessions(
     TimeProvider time,
     ILogger<IngestSessions> logger)
 {
+    /// <summary>Discovered files written to the catalog per transaction.</summary>
+    private const int DiscoveryChunk = 10_000;
+
     private readonly SemaphoreSlim _commitLock = new(1, 1);
 
     public async Task<(StartedSession? Started, InputError? Error)> StartAsync(IngestParameters parameters, string? parentId, CancellationToken cancellationToken)
@@ -37,24 +40,50 @@ public sealed partial class IngestSessions(
             return (null, error);
         }
 
-        var discovery = await Task.Run(() =>
+        // Discovery streams into the catalog a chunk at a time (the catalog keeps the order and the total), so a
+        // session of a million files never holds its paths in memory. The session's row comes last, once all are found.
+        var id = Guid.CreateVersion7().ToString("N");
+        var found = new DiscoveryCounts();
+        try
         {
-            using var known = parameters.SkipExisting ? media.OpenKnownFiles() : null;
-            return FileDiscovery.Discover(root, directories, pattern, parameters.Recursive, parameters.MaxFiles,
-                file => known?.IsUnchanged(file) ?? false, cancellationToken);
-        }, cancellationToken);
+            await Task.Run(async () =>
+            {
+                using var known = parameters.SkipExisting ? media.OpenKnownFiles() : null;
+                var chunk = new List<DiscoveryItem>(DiscoveryChunk);
+                var place = default(DiscoveredPlace);
+                foreach (var item in FileDiscovery.Enumerate(root, directories, pattern, parameters.Recursive, parameters.MaxFiles,
+                    file => known?.IsUnchanged(file) ?? false, cancellationToken))
+                {
+                    found.Add(item);
+                    chunk.Add(item);
+                    if (chunk.Count == DiscoveryChunk)
+                    {
+                        place = await catalog.AddDiscoveredAsync(id, chunk, place, cancellationToken);
+                        chunk.Clear();
+                    }
+                }
 
-        if (discovery.Files.Count == 0 && discovery.Skipped.Count == 0 && discovery.Problems.Count == 0)
+                await catalog.AddDiscoveredAsync(id, chunk, place, cancellationToken);
+            }, cancellationToken);
+        }
+        catch
         {
-            return (null, new InputError("pattern", $"no files match '{pattern.Text}' in the selected folders"));
+            await catalog.DeleteSessionAsync(id, CancellationToken.None);
+            throw;
         }
 
-        if (discovery.Files.Count == 0 && discovery.Problems.Count == 0)
+        InputError? nothing = found.Pending == 0 && found.Skipped == 0 && found.Problems.Count == 0
+            ? new InputError("pattern", $"no files match '{pattern.Text}' in the selected folders")
+            : found.Pending == 0 && found.Problems.Count == 0
+            ? new InputError("skip_existing", $"nothing new to ingest: all {found.Skipped} matching files are already in the catalog")
+            : null;
+        if (nothing is not null)
         {
-            return (null, new InputError("skip_existing", $"nothing new to ingest: all {discovery.Skipped.Count} matching files are already in the catalog"));
+            await catalog.DeleteSessionAsync(id, CancellationToken.None);
+            return (null, nothing);
         }
 
-        return (await CreateAsync(parameters, discovery, parentId, cancellationToken), null);
+        return (await CreateAsync(id, parameters, found, discovered: null, parentId, cancellationToken), null);
     }
 
     /// <summary>A new session over exactly the files that failed in <paramref name="parentId"/>, linked to it.</summary>
@@ -77,41 +106,46 @@ public sealed partial class IngestSessions(
                 ? new DiscoveredFile(r.Path, info.Length, new DateTimeOffset(info.LastWriteTimeUtc, TimeSpan.Zero))
                 : new DiscoveredFile(r.Path, 0, DateTimeOffset.UnixEpoch);
         }).ToList();
-        return (await CreateAsync(parameters, new DiscoveryResult(files, [], []), parentId, cancellationToken), null);
+        var discovery = new DiscoveryResult(files, [], []);
+        return (await CreateAsync(Guid.CreateVersion7().ToString("N"), parameters, DiscoveryCounts.Of(discovery), discovery, parentId, cancellationToken), null);
     }
 
-    private async Task<StartedSession> CreateAsync(IngestParameters parameters, DiscoveryResult discovery, string? parentId, CancellationToken cancellationToken)
+    /// <summary>
+    /// Records the session (with <paramref name="discovered"/> as its files, or with those already streamed into the
+    /// catalog under <paramref name="id"/> when null), publishes its first snapshot and enqueues its job.
+    /// </summary>
+    private async Task<StartedSession> CreateAsync(
+        string id, IngestParameters parameters, DiscoveryCounts found, DiscoveryResult? discovered, string? parentId, CancellationToken cancellationToken)
     {
-        var id = Guid.CreateVersion7().ToString("N");
         var now = time.GetUtcNow();
 
         // The mode is fixed when the session starts (a retry or resume keeps it, whatever the setting is by then).
         var mode = parameters.CommitMode ?? options.CurrentValue.CommitMode;
         parameters = parameters with { CommitMode = mode };
-        var totalDiscovered = discovery.Files.Count + discovery.Skipped.Count + discovery.Problems.Count;
+        var totalDiscovered = found.Pending + found.Skipped + found.ProblemCount;
         var stats = SessionStats.Empty with
         {
-            TotalFiles = discovery.Files.Count,
+            TotalFiles = found.Pending,
             TotalDiscovered = totalDiscovered,
-            SkippedExisting = discovery.Skipped.Count,
+            SkippedExisting = found.Skipped,
+            Errors = found.ProblemCount - found.Problems.Count,
         };
-        var initial = new ProgressSnapshot(id, SessionStatus.Starting, 0, discovery.Files.Count, null, null, 0, now, null,
+        var initial = new ProgressSnapshot(id, SessionStatus.Starting, 0, found.Pending, null, null, 0, now, null,
             stats, [], [], 0, now, 0, null, ParentSessionId: parentId, CommitMode: mode);
         var progress = new SessionProgress(initial, registry: null, time);
-        foreach (var problem in discovery.Problems)
+        foreach (var problem in found.Problems)
         {
             progress.AddError(new FileError(problem.Path, "discover", problem.Message, now));
         }
 
         var first = progress.Current;
-        await catalog.CreateSessionAsync(
-            new SessionRecord(id, JsonSerializer.Serialize(parameters, ProgressWire.Options), first.Status.ToWire(), now, StoredSnapshot.ToText(first), parentId),
-            discovery, cancellationToken);
+        var record = new SessionRecord(id, JsonSerializer.Serialize(parameters, ProgressWire.Options), first.Status.ToWire(), now, StoredSnapshot.ToText(first), parentId);
+        await (discovered is null ? catalog.CreateSessionAsync(record, cancellationToken) : catalog.CreateSessionAsync(record, discovered, cancellationToken));
         registry.Publish(first);
-        var title = JobTitle(parameters, discovery.Files.Count);
+        var title = JobTitle(parameters, found.Pending);
         jobs.Enqueue<IngestJob>(job => job.RunAsync(id, title, null, CancellationToken.None));
-        LogStarted(logger, id, discovery.Files.Count, discovery.Skipped.Count);
-        return new StartedSession(id, discovery.Files.Count, totalDiscovered, discovery.Skipped.Count);
+        LogStarted(logger, id, found.Pending, found.Skipped);
+        return new StartedSession(id, found.Pending, totalDiscovered, found.Skipped);
     }
 
     /// <summary>The live snapshot, else the last one saved in the catalog.</summary>
@@ -367,4 +401,50 @@ public sealed partial class IngestSessions(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId} cancelled before its job started")]
     private static partial void LogCancelQueued(ILogger logger, string sessionId);
+}
+
+/// <summary>
+/// What discovery found, counted as it streams by. The folders it could not list become the session's errors: all
+/// are counted (and each has its row in the session's results), the last few are kept for the snapshot's details.
+/// </summary>
+internal sealed class DiscoveryCounts
+{
+    private const int ProblemsKept = 100;
+
+    public int Pending { get; private set; }
+
+    public int Skipped { get; private set; }
+
+    public int ProblemCount { get; private set; }
+
+    public List<DiscoveryProblem> Problems { get; } = [];
+
+    public void Add(DiscoveryItem item)
+    {
+        switch (item.Kind)
+        {
+            case DiscoveryKind.Pending: Pending++; break;
+            case DiscoveryKind.Skipped: Skipped++; break;
+            default:
+                ProblemCount++;
+                Problems.Add(new DiscoveryProblem(item.File.Path, item.Reason!));
+                if (Problems.Count > ProblemsKept)
+                {
+                    Problems.RemoveAt(0);
+                }
+
+                break;
+        }
+    }
+
+    public static DiscoveryCounts Of(DiscoveryResult discovery)
+    {
+        var counts = new DiscoveryCounts();
+        foreach (var file in discovery.Files)
+        {
+            counts.Add(new DiscoveryItem(DiscoveryKind.Pending, file));
+        }
+
+        return counts;
+    }
 }
