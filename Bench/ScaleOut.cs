@@ -38,6 +38,7 @@ public static class ScaleOut
         figures.Add(await NotifyRateAsync(database, worker, changesPerSecond: 10_000, TimeSpan.FromSeconds(quick ? 2 : 5)));
         rows.Add(await EnqueueToStartAsync(app, database, jobs: quick ? 10 : 30));
         await worker.StopAsync(CancellationToken.None);
+        figures.AddRange(await IngestRateAsync(Path.Combine(work, "scaleout-rate"), files: quick ? 1000 : 3000, rounds: quick ? 1 : 3));
         return (rows, figures);
     }
 
@@ -119,6 +120,47 @@ public static class ScaleOut
         }
 
         return Row.From("Hangfire on PostgreSQL: enqueued → processing", samples, $"{jobs} one-file ingests, 0.2–0.7 s apart; long polling on; ms from Hangfire's state history");
+    }
+
+    /// <summary>
+    /// The same files ingested by an app process on the embedded storage and by one on PostgreSQL (jobs, catalog and
+    /// progress there), alternately, each round on a fresh catalog: files/s from the session's start to its end.
+    /// </summary>
+    private static async Task<List<Figure>> IngestRateAsync(string work, int files, int rounds)
+    {
+        for (var i = 0; i < files; i++)
+        {
+            MediaFactory.WritePng(Path.Combine(work, "media", "rate", $"d{i / 500:D2}", $"img-{i:D5}.png"), 32, 32, null, seed: (byte)i);
+        }
+
+        var rates = new Dictionary<string, List<double>> { ["SQLite (embedded)"] = [], ["PostgreSQL"] = [] };
+        for (var round = 0; round < rounds; round++)
+        {
+            foreach (var engine in rates.Keys)
+            {
+                await using var database = engine == "PostgreSQL" ? await PostgresDatabase.CreateAsync() : null;
+                var settings = new Dictionary<string, string>
+                {
+                    ["Ingest:CatalogPath"] = Path.Combine(work, "data", $"catalog-{round}-{engine.Length}.db"),
+                    ["Logging:LogLevel:Default"] = "Error",
+                };
+                if (database is not null)
+                {
+                    settings["Storage:Provider"] = "PostgreSql";
+                    settings["ConnectionStrings:IngestLite"] = database.ConnectionString;
+                }
+
+                using var app = await ChildApp.StartAsync(work, settings);
+                using var http = app.CreateClient();
+                var id = await new Api(http).StartAsync(new { directory = "rate", recursive = true });
+                await JobOfFinishedAsync(http, id);
+                using var status = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync($"api/ingest/status/{id}"));
+                var run = status.RootElement.GetProperty("end_time").GetDateTimeOffset() - status.RootElement.GetProperty("start_time").GetDateTimeOffset();
+                rates[engine].Add(files / run.TotalSeconds);
+            }
+        }
+
+        return [.. rates.Select(r => new Figure($"ingest of {files:N0} 32×32 PNGs, one app process, median of {rounds}", r.Key, r.Value.Order().ElementAt(r.Value.Count / 2), "files/s"))];
     }
 
     /// <summary>Waits until the session completes; its Hangfire job id.</summary>
