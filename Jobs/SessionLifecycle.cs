@@ -61,6 +61,19 @@ public sealed partial class SessionLifecycle(
                         LogDropped(logger, update.Snapshot.SessionId);
                     }
                 }
+
+                // The shared table forgets them too (their history stays in the catalog): it holds live and recent sessions only.
+                if (registry is PostgresProgressRegistry table)
+                {
+                    try
+                    {
+                        await table.PruneAsync(options.Value.SessionRetention, stoppingToken);
+                    }
+                    catch (Npgsql.NpgsqlException ex)
+                    {
+                        LogSweepFailed(logger, ex.Message);
+                    }
+                }
             }
         }
         catch (OperationCanceledException)

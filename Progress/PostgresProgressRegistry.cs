@@ -239,6 +239,20 @@ public sealed partial class PostgresProgressRegistry : IProgressRegistry, IHoste
         return found;
     }
 
+    /// <summary>
+    /// Deletes the rows of sessions that ended (or were deleted) longer than <paramref name="retention"/> ago, and the
+    /// leases of nodes gone that long: the table holds live and recent sessions; their history is in the catalog.
+    /// </summary>
+    public async Task PruneAsync(TimeSpan retention, CancellationToken cancellationToken)
+    {
+        var terminal = string.Join(", ", Enum.GetValues<SessionStatus>().Where(s => s.IsTerminal()).Select(s => $"'{s.ToWire()}'"));
+        await using var command = _database.CreateCommand(
+            $"DELETE FROM ingestlite_progress WHERE (removed OR status IN ({terminal})) AND updated_at < now() - @retention; " +
+            "DELETE FROM ingestlite_nodes WHERE heartbeat_at < now() - @retention;");
+        command.Parameters.AddWithValue("retention", retention);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
     private async Task RenewAsync(CancellationToken cancellationToken)
     {
         await using var command = _database.CreateCommand(Renew);

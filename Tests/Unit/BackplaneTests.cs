@@ -133,6 +133,23 @@ public sealed class BackplaneTests
         Assert.That(await web.OrphansAsync(CancellationToken.None), Is.Empty, "with a 30 s lease, the worker is not gone yet");
     }
 
+    [Test]
+    public async Task Pruning_forgets_sessions_that_ended_before_the_retention_and_keeps_the_running_ones()
+    {
+        var worker = await StartNodeAsync("worker");
+        worker.Publish(Snapshot("ended", 1, SessionStatus.Completed));
+        worker.Publish(Snapshot("running", 1));
+        await worker.FlushAsync(CancellationToken.None);
+
+        await worker.PruneAsync(TimeSpan.FromHours(1), CancellationToken.None);
+        Assert.That((await StartNodeAsync("before")).Get("ended"), Is.Not.Null, "ended a moment ago: within the retention");
+
+        await worker.PruneAsync(TimeSpan.Zero, CancellationToken.None);
+        var late = await StartNodeAsync("late");
+        Assert.That(late.Get("ended"), Is.Null, "ended before the retention: gone from the table (its history is the catalog's)");
+        Assert.That(late.Get("running"), Is.Not.Null, "a running session is never pruned");
+    }
+
     /// <summary>A connection of the test's own, listening as the nodes do, and the payloads it has heard.</summary>
     private async Task<(NpgsqlConnection Listener, List<string> Payloads)> ListenAsync()
     {
