@@ -138,8 +138,19 @@ public sealed partial class PostgresProgressRegistry : IProgressRegistry, IHoste
             static (_, s) => new Pending(s),
             static (_, current, s) => current.Snapshot is { } held && held.Seq >= s.Seq ? current : current with { Snapshot = s },
             snapshot);
-        _wake.Release();
+        Wake();
     }
+
+    /// <summary>Wakes the writer once however many publishes come before it looks (a busy job publishes thousands a second).</summary>
+    private void Wake()
+    {
+        if (Interlocked.Exchange(ref _woken, 1) == 0)
+        {
+            _wake.Release();
+        }
+    }
+
+    private int _woken;
 
     public ProgressUpdate? Get(string sessionId) => _local.Get(sessionId);
 
@@ -150,7 +161,7 @@ public sealed partial class PostgresProgressRegistry : IProgressRegistry, IHoste
     {
         var held = _local.Get(sessionId) is not null;
         _pending[sessionId] = new Pending(null);
-        _wake.Release();
+        Wake();
         return held;
     }
 
@@ -302,6 +313,8 @@ public sealed partial class PostgresProgressRegistry : IProgressRegistry, IHoste
         {
             try
             {
+                // Cleared before the look: a publish during it wakes the next wait at once.
+                Volatile.Write(ref _woken, 0);
                 var interval = _streams.CurrentValue.MinEventInterval;
                 var pace = (long)(interval.TotalSeconds * _time.TimestampFrequency);
                 var now = _time.GetTimestamp();
