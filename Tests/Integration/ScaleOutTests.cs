@@ -110,7 +110,15 @@ public sealed class ScaleOutTests
         }
 
         var workerApp = await ChildApp.StartAsync(_work, workerSettings);
-        return (await ChildApp.StartAsync(_work, webSettings), workerApp);
+        try
+        {
+            return (await ChildApp.StartAsync(_work, webSettings), workerApp);
+        }
+        catch
+        {
+            workerApp.Dispose();
+            throw;
+        }
     }
 
     private void WriteFiles(string folder, int count)
@@ -179,6 +187,7 @@ public sealed class ScaleOutTests
         // 2 files/s: the run lasts 30 s, four times what the steps before the kill take.
         var (web, worker) = await StartPairAsync(worker: new() { ["Ingest:MaxFilesPerSecond"] = "2" }, both: lease);
         using var _ = web;
+        using var __ = worker;
         using var http = web.CreateClient();
         var api = new IngestClient(http);
         var id = await api.StartAsync(new { directory = "long" });
@@ -191,7 +200,6 @@ public sealed class ScaleOutTests
         }
 
         worker.Kill();
-        worker.Dispose();
         var interrupted = await api.WaitUntilAsync(id, s => s["status"]!.GetValue<string>() != "processing", TimeSpan.FromSeconds(60));
         Assert.That(interrupted["status"]!.GetValue<string>(), Is.EqualTo("interrupted"), interrupted.ToJsonString());
         var before = IngestClient.Int(interrupted, "stats.committed_files");
