@@ -119,11 +119,6 @@ public sealed partial class PostgresProgressRegistry : IProgressRegistry, IHoste
 
     private DateTimeOffset? _outageSince;
 
-    /// <summary>Rows written (each with one NOTIFY), for tests and the bench.</summary>
-    public long Notifications => Interlocked.Read(ref _notifications);
-
-    private long _notifications;
-
     public long Version => _local.Version;
 
     public long Milestones => _local.Milestones;
@@ -407,7 +402,6 @@ public sealed partial class PostgresProgressRegistry : IProgressRegistry, IHoste
             }
 
             await batch.ExecuteNonQueryAsync(cancellationToken);
-            Interlocked.Add(ref _notifications, taken.Count);
             return [.. taken.Select(t => (t.Id, t.State.Snapshot))];
         }
         catch
