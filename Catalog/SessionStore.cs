@@ -57,6 +57,12 @@ public interface ISessionStore
     Task<FileResultTotals> SummarizeFileResultsAsync(string sessionId, CancellationToken cancellationToken);
 
     Task DeleteSessionAsync(string sessionId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Ids with discovered files but no session row: a discovery still going on (the row comes last), or one cut short
+    /// by a process that died during it.
+    /// </summary>
+    Task<IReadOnlyList<string>> SessionlessDiscoveriesAsync(CancellationToken cancellationToken);
 }
 
 /// <summary>
@@ -444,6 +450,24 @@ public sealed class SessionStore(CatalogDatabase database, MediaCatalog media, P
         return new FileResultTotals(
             Sql.Int(reader, 0), Sql.Int(reader, 1), Sql.Int(reader, 2), Sql.Int(reader, 3),
             Sql.Int(reader, 4), Sql.Int(reader, 5), Sql.Int(reader, 6), Sql.Int(reader, 7), Sql.Int(reader, 8));
+    }
+
+    public async Task<IReadOnlyList<string>> SessionlessDiscoveriesAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenReadAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT d.session_id FROM (SELECT DISTINCT session_id FROM session_files) d
+            WHERE NOT EXISTS (SELECT 1 FROM sessions s WHERE s.id = d.session_id)
+            """;
+        var ids = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            ids.Add(reader.GetString(0));
+        }
+
+        return ids;
     }
 
     public Task DeleteSessionAsync(string sessionId, CancellationToken cancellationToken) =>

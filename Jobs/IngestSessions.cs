@@ -42,7 +42,7 @@ public sealed partial class IngestSessions(
 
         // Discovery streams into the catalog a chunk at a time (the catalog keeps the order and the total), so a
         // session of a million files never holds its paths in memory. The session's row comes last, once all are found.
-        var id = Guid.CreateVersion7().ToString("N");
+        var id = Guid.CreateVersion7(time.GetUtcNow()).ToString("N");
         var found = new DiscoveryCounts();
         try
         {

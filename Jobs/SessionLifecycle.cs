@@ -20,8 +20,15 @@ public sealed partial class SessionLifecycle(
 {
     private const int SessionsReloaded = 50;
 
+    /// <summary>On storage shared by nodes, how old a discovery with no session row must be before it counts as abandoned.</summary>
+    private static readonly TimeSpan SharedDiscoveryLimit = TimeSpan.FromDays(1);
+
+    private DateTimeOffset _started;
+
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
+        _started = time.GetUtcNow();
+
         // Before the server takes requests: no session claims to run (the catalog was migrated when it was opened).
         // Nodes sharing PostgreSQL: another node may run them; only those of a node whose lease lapsed are interrupted (below).
         if (registry is not PostgresProgressRegistry)
@@ -51,9 +58,17 @@ public sealed partial class SessionLifecycle(
         var orphans = registry is PostgresProgressRegistry shared ? SweepOrphansAsync(shared, stoppingToken) : Task.CompletedTask;
         try
         {
+            await ForgetAbandonedDiscoveriesAsync(stoppingToken);
+            var discoveriesLooked = time.GetUtcNow();
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
                 var now = time.GetUtcNow();
+                if (registry is PostgresProgressRegistry && now - discoveriesLooked >= SharedDiscoveryLimit)
+                {
+                    await ForgetAbandonedDiscoveriesAsync(stoppingToken);
+                    discoveriesLooked = now;
+                }
+
                 foreach (var update in registry.All())
                 {
                     if (IsExpired(update.Snapshot, now) && registry.Forget(update.Snapshot.SessionId))
@@ -158,13 +173,47 @@ public sealed partial class SessionLifecycle(
         }
     }
 
+    /// <summary>
+    /// Drops the discovered files of sessions whose discovery died with its process before the session's row was
+    /// written (the row comes last, see <see cref="IngestSessions"/>). Alone, such a discovery began before this
+    /// process started; nodes sharing PostgreSQL may be discovering right now, so there only those begun a day ago go.
+    /// </summary>
+    private async Task ForgetAbandonedDiscoveriesAsync(CancellationToken cancellationToken)
+    {
+        var before = registry is PostgresProgressRegistry ? time.GetUtcNow() - SharedDiscoveryLimit : _started;
+        try
+        {
+            foreach (var id in await catalog.SessionlessDiscoveriesAsync(cancellationToken))
+            {
+                if (DiscoveryStartedAt(id) < before)
+                {
+                    await catalog.DeleteSessionAsync(id, cancellationToken);
+                    LogAbandonedDiscovery(logger, id);
+                }
+            }
+        }
+        catch (Exception ex) when (ex is System.Data.Common.DbException or CatalogException or TimeoutException)
+        {
+            LogSweepFailed(logger, ex.Message);
+        }
+    }
+
+    /// <summary>When a session's discovery began, from its id (a version 7 GUID carries its creation time); null for other ids.</summary>
+    internal static DateTimeOffset? DiscoveryStartedAt(string id) =>
+        Guid.TryParseExact(id, "N", out var guid) && guid.Version == 7
+            ? DateTimeOffset.FromUnixTimeMilliseconds(Convert.ToInt64(id[..12], 16))
+            : null;
+
     private bool IsExpired(ProgressSnapshot snapshot, DateTimeOffset now) =>
         snapshot.Status.IsTerminal() && now - (snapshot.EndTime ?? snapshot.UpdatedAt) > options.Value.SessionRetention;
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId} was left running by a process that is gone; marked interrupted (or commit_error)")]
     private static partial void LogInterrupted(ILogger logger, string sessionId);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not look for sessions of nodes that are gone: {Reason}")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: its discovery was cut short by a process that is gone; its discovered files are dropped")]
+    private static partial void LogAbandonedDiscovery(ILogger logger, string sessionId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not look for sessions of nodes that are gone, or discoveries they left: {Reason}")]
     private static partial void LogSweepFailed(ILogger logger, string reason);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Session {SessionId} dropped from memory after its retention period")]

@@ -98,6 +98,52 @@ public sealed class SessionRecoveryTests(CatalogBackend backend)
         });
     }
 
+    [Test]
+    public async Task Files_of_a_discovery_cut_short_by_a_dead_process_are_dropped_and_a_discovery_of_this_one_is_left_alone()
+    {
+        // The session row comes after its files: a process that died while discovering left files and no row.
+        var abandoned = Guid.CreateVersion7(Start.AddMinutes(-5)).ToString("N");
+        var running = Guid.CreateVersion7(Start.AddSeconds(1)).ToString("N");
+        DiscoveryItem[] items = [new(DiscoveryKind.Pending, new("a.png", 10, Start)), new(DiscoveryKind.Pending, new("b.png", 10, Start))];
+        await _catalog.AddDiscoveredAsync(abandoned, items, default, CancellationToken.None);
+        await _catalog.AddDiscoveredAsync(running, items, default, CancellationToken.None);
+        var live = Snapshot(Guid.CreateVersion7(Start.AddMinutes(-10)).ToString("N"), totalFiles: 2);
+        await _catalog.CreateSessionAsync(Record(live), new DiscoveryResult([new("c.png", 10, Start), new("d.png", 10, Start)], [], []), CancellationToken.None);
+        Assert.That(await _catalog.SessionlessDiscoveriesAsync(CancellationToken.None), Is.EquivalentTo(new[] { abandoned, running }));
+
+        var lifecycle = new SessionLifecycle(_catalog, _database, new InProcessProgressRegistry(), _options, _time, NullLogger<SessionLifecycle>.Instance);
+        await lifecycle.StartAsync(CancellationToken.None);
+        try
+        {
+            using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            while ((await _catalog.SessionlessDiscoveriesAsync(CancellationToken.None)).Contains(abandoned))
+            {
+                await Task.Delay(20, patience.Token);
+            }
+        }
+        finally
+        {
+            await lifecycle.StopAsync(CancellationToken.None);
+        }
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(await _catalog.SessionlessDiscoveriesAsync(CancellationToken.None), Is.EqualTo(new[] { running }), "a discovery begun after the start goes on");
+            Assert.That(await _catalog.StreamPendingFilesAsync(abandoned, CancellationToken.None).CountAsync(), Is.Zero, "the dead discovery's files");
+            Assert.That(await _catalog.StreamPendingFilesAsync(running, CancellationToken.None).CountAsync(), Is.EqualTo(2), "the running discovery's files");
+            Assert.That(await _catalog.StreamPendingFilesAsync(live.SessionId, CancellationToken.None).CountAsync(), Is.EqualTo(2), "a session's files");
+        });
+    }
+
+    [Test]
+    public void A_discovery_began_when_its_version_7_id_says_and_other_ids_say_nothing()
+    {
+        var at = DateTimeOffset.FromUnixTimeMilliseconds(1_780_000_000_123);
+        Assert.That(SessionLifecycle.DiscoveryStartedAt(Guid.CreateVersion7(at).ToString("N")), Is.EqualTo(at));
+        Assert.That(SessionLifecycle.DiscoveryStartedAt(Guid.NewGuid().ToString("N")), Is.Null);
+        Assert.That(SessionLifecycle.DiscoveryStartedAt("s1"), Is.Null);
+    }
+
     private async Task<ProgressSnapshot> RecoverAsync(string id)
     {
         var registry = new InProcessProgressRegistry();
