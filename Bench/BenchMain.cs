@@ -10,7 +10,8 @@ namespace IngestLite.Bench;
 /// Starts IngestLite in-process on Kestrel (127.0.0.1), drives it over real HTTP, prints a Markdown
 /// table and, with --json PATH, writes the same figures as JSON. --quick finishes in under 2 minutes;
 /// --only a,b runs some scenarios (latency, bandwidth, connections, fanout, soak, catalog, images, watch, ingest, scaleout, report);
-/// scale (only when named: --only scale [--scale-sizes 10000,100000,1000000]) runs one session of many tiny files per size.
+/// scale (only when named: --only scale [--scale-sizes 10000,100000,1000000] [--scale-storage PostgreSql]) runs one
+/// session of many tiny files per size.
 /// scaleout needs INGESTLITE_POSTGRES (e.g. bash -c 'source scripts/postgres.sh; dotnet run -c Release --project Bench -- --only scaleout').
 /// --images N sets how many 1024x1024 PNGs the images scenario ingests against the Python peer;
 /// --catalog-sizes 10000,1000000 sets the catalog scenario's row counts; --catalog-keep DIR keeps the filled catalogs there for later runs;
@@ -146,7 +147,8 @@ public static class BenchMain
         {
             // Not in a default run: the 1M size writes a million files and runs for many minutes. --scale-sizes picks sizes.
             var sizes = (Option(args, "--scale-sizes") ?? (quick ? "10000" : "10000,100000,1000000")).Split(',').Select(n => int.Parse(n, CultureInfo.InvariantCulture)).ToList();
-            figures.AddRange(await ScaleFiles.RunAsync(work, sizes));
+            var postgres = string.Equals(Option(args, "--scale-storage"), "PostgreSql", StringComparison.OrdinalIgnoreCase);
+            figures.AddRange(await ScaleFiles.RunAsync(work, sizes, postgres));
         }
 
         if (Runs("scaleout"))

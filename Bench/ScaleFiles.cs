@@ -10,10 +10,11 @@ namespace IngestLite.Bench;
 /// One session over many tiny files (10k, 100k, 1M), each size in a fresh app process with a fresh catalog: how long
 /// discovery takes (the POST that starts the session), the run's files/s, and the process's memory (idle, peak from
 /// the kernel's high-water mark, after the run), so that a size's cost per file can be put beside another's.
+/// With --scale-storage PostgreSql (and INGESTLITE_POSTGRES) the app keeps its jobs and catalog there.
 /// </summary>
 public static class ScaleFiles
 {
-    public static async Task<List<Figure>> RunAsync(string work, IReadOnlyList<int> sizes)
+    public static async Task<List<Figure>> RunAsync(string work, IReadOnlyList<int> sizes, bool postgres)
     {
         var figures = new List<Figure>();
         foreach (var size in sizes)
@@ -24,7 +25,15 @@ public static class ScaleFiles
             Write(folder, size);
             Console.Error.WriteLine($"scale: {size:N0} files written in {clock.Elapsed.TotalSeconds:F1} s");
 
-            using var app = await ChildApp.StartAsync(root, new Dictionary<string, string> { ["Logging:LogLevel:Default"] = "Error" });
+            var settings = new Dictionary<string, string> { ["Logging:LogLevel:Default"] = "Error" };
+            await using var database = postgres ? await PostgresDatabase.CreateAsync() : null;
+            if (database is not null)
+            {
+                settings["Storage:Provider"] = "PostgreSql";
+                settings["ConnectionStrings:IngestLite"] = database.ConnectionString;
+            }
+
+            using var app = await ChildApp.StartAsync(root, settings);
             using var http = app.CreateClient();
             http.Timeout = TimeSpan.FromMinutes(10);
             await Task.Delay(TimeSpan.FromSeconds(2));
@@ -56,7 +65,7 @@ public static class ScaleFiles
             var peak = Memory(app.ProcessId, "VmHWM");
             await Task.Delay(TimeSpan.FromSeconds(2));
             var after = Memory(app.ProcessId, "VmRSS");
-            var name = $"scale: one session of {size:N0} tiny files";
+            var name = $"scale: one session of {size:N0} tiny files{(postgres ? ", on PostgreSQL" : "")}";
             Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{name}: {status.GetProperty("status").GetString()}, {committed:N0} committed; discovery {discovery.TotalSeconds:F1} s, run {run.TotalSeconds:F1} s; RSS idle {idle:F0} MB, peak {peak:F0} MB, after {after:F0} MB"));
             figures.Add(new Figure(name, "discovery (the POST)", discovery.TotalSeconds, "s"));

@@ -43,4 +43,26 @@ internal abstract class CatalogDialect
     public abstract string InsertText { get; }
 
     public abstract void BindText(DbCommand command, long id, string? prompt, string? negativePrompt, string path, string? keywords);
+
+    /// <summary>
+    /// Writes many rows into <paramref name="table"/> in the open transaction, each a value per column (long, string
+    /// or null). Here one prepared INSERT runs per row, which costs SQLite no round trip.
+    /// </summary>
+    public virtual async Task InsertRowsAsync(
+        DbConnection connection, DbTransaction transaction, string table, IReadOnlyList<string> columns, IEnumerable<object?[]> rows, CancellationToken cancellationToken)
+    {
+        await using var insert = connection.CreateCommand();
+        insert.Transaction = transaction;
+        insert.CommandText = $"INSERT INTO {table}({string.Join(", ", columns)}) VALUES({string.Join(", ", columns.Select(c => "@" + c))})";
+        var parameters = columns.Select(c => insert.Set("@" + c, null)).ToArray();
+        foreach (var row in rows)
+        {
+            for (var i = 0; i < parameters.Length; i++)
+            {
+                parameters[i].Value = row[i] ?? DBNull.Value;
+            }
+
+            await insert.ExecuteNonQueryAsync(cancellationToken);
+        }
+    }
 }

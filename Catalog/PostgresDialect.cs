@@ -1,5 +1,7 @@
 using System.Data.Common;
 using System.Globalization;
+using Npgsql;
+using NpgsqlTypes;
 
 namespace IngestLite.Catalog;
 
@@ -71,5 +73,29 @@ internal sealed class PostgresDialect : CatalogDialect
     {
         command.Set("@id", id);
         command.Set("@doc", PostgresText.Vector(prompt, negativePrompt, path, keywords));
+    }
+
+    /// <summary>A binary COPY: the rows stream to the server in one go, where an INSERT each would wait for a round trip each.</summary>
+    public override async Task InsertRowsAsync(
+        DbConnection connection, DbTransaction transaction, string table, IReadOnlyList<string> columns, IEnumerable<object?[]> rows, CancellationToken cancellationToken)
+    {
+        await using var copy = await ((NpgsqlConnection)connection).BeginBinaryImportAsync(
+            $"COPY {table}({string.Join(", ", columns)}) FROM STDIN (FORMAT BINARY)", cancellationToken);
+        foreach (var row in rows)
+        {
+            await copy.StartRowAsync(cancellationToken);
+            foreach (var value in row)
+            {
+                await (value switch
+                {
+                    null => copy.WriteNullAsync(cancellationToken),
+                    long number => copy.WriteAsync(number, NpgsqlDbType.Bigint, cancellationToken),
+                    string text => copy.WriteAsync(text, NpgsqlDbType.Text, cancellationToken),
+                    _ => throw new ArgumentException($"a {value.GetType().Name} in a row for {table}: only long, string or null", nameof(rows)),
+                });
+            }
+        }
+
+        await copy.CompleteAsync(cancellationToken);
     }
 }

@@ -143,26 +143,13 @@ public sealed class SessionStore(CatalogDatabase database, MediaCatalog media, P
         await insert.ExecuteNonQueryAsync(ct);
     }
 
-    private static async Task<DiscoveredPlace> InsertDiscoveredAsync(
+    private static readonly string[] DiscoveredColumns = ["session_id", "ord", "path", "size", "mtime", "state", "stage", "reason", "duration_ms", "done_seq"];
+
+    private async Task<DiscoveredPlace> InsertDiscoveredAsync(
         DbConnection connection, DbTransaction transaction, string sessionId, IReadOnlyList<DiscoveryItem> items, DiscoveredPlace after, CancellationToken ct)
     {
-        await using var file = connection.CreateCommand();
-        file.Transaction = transaction;
-        file.CommandText = """
-            INSERT INTO session_files(session_id, ord, path, size, mtime, state, stage, reason, duration_ms, done_seq)
-            VALUES(@session, @ord, @path, @size, @mtime, @state, @stage, @reason, 0, @done)
-            """;
-        file.Set("@session", sessionId);
-        var pOrd = file.Param("@ord", DbType.Int64);
-        var pPath = file.Param("@path", DbType.String);
-        var pSize = file.Param("@size", DbType.Int64);
-        var pMtime = file.Param("@mtime", DbType.Int64);
-        var pState = file.Param("@state", DbType.String);
-        var pStage = file.Param("@stage", DbType.String);
-        var pReason = file.Param("@reason", DbType.String);
-        var pDone = file.Param("@done", DbType.Int64);
         var (ord, done) = (after.Ord, after.Done);
-        foreach (var item in items)
+        await database.Dialect.InsertRowsAsync(connection, transaction, "session_files", DiscoveredColumns, items.Select(item =>
         {
             var (state, reason) = item.Kind switch
             {
@@ -170,17 +157,12 @@ public sealed class SessionStore(CatalogDatabase database, MediaCatalog media, P
                 DiscoveryKind.Problem => (FileStates.Failed, item.Reason),
                 _ => ((string?)null, (string?)null),
             };
-            pOrd.Value = ++ord;
-            pPath.Value = CatalogText.Clean(item.File.Path);
-            pSize.Value = item.File.Size;
-            pMtime.Value = item.File.ModifiedAt.ToUnixTimeMilliseconds();
-            pState.Value = (object?)state ?? DBNull.Value;
-            pStage.Value = state is null ? DBNull.Value : "discover";
-            pReason.Value = (object?)CatalogText.Clean(reason) ?? DBNull.Value;
-            pDone.Value = state is null ? DBNull.Value : ++done;
-            await file.ExecuteNonQueryAsync(ct);
-        }
-
+            return new object?[]
+            {
+                sessionId, ++ord, CatalogText.Clean(item.File.Path), item.File.Size, item.File.ModifiedAt.ToUnixTimeMilliseconds(),
+                state, state is null ? null : "discover", CatalogText.Clean(reason), 0L, state is null ? null : ++done,
+            };
+        }), ct);
         return new DiscoveredPlace(ord, done);
     }
 
