@@ -18,6 +18,11 @@ public static class FileDiscovery
         ReturnSpecialDirectories = false,
     };
 
+    /// <summary>For a discovery that skips nothing: no file is known.</summary>
+    public static IReadOnlySet<string> NothingKnown(IReadOnlyList<DiscoveredFile> files) => Empty;
+
+    private static readonly IReadOnlySet<string> Empty = new HashSet<string>();
+
     /// <summary>Everything <see cref="Enumerate"/> finds, in lists (a watch's folder, tests): for small trees only.</summary>
     public static DiscoveryResult Discover(
         MediaRoot root,
@@ -25,13 +30,13 @@ public static class FileDiscovery
         FilePattern pattern,
         bool recursive,
         int? maxFiles,
-        Func<DiscoveredFile, bool> isUnchanged,
+        Func<IReadOnlyList<DiscoveredFile>, IReadOnlySet<string>> unchanged,
         CancellationToken cancellationToken)
     {
         var files = new List<DiscoveredFile>();
         var skipped = new List<DiscoveredFile>();
         var problems = new List<DiscoveryProblem>();
-        foreach (var item in Enumerate(root, directories, pattern, recursive, maxFiles, isUnchanged, cancellationToken))
+        foreach (var item in Enumerate(root, directories, pattern, recursive, maxFiles, unchanged, cancellationToken))
         {
             switch (item.Kind)
             {
@@ -50,14 +55,14 @@ public static class FileDiscovery
     /// entries in ordinal order, its files before its sub-folders. A folder that cannot be listed is a problem item. A
     /// folder given twice, or inside another given one when recursive, is walked once.
     /// </summary>
-    /// <param name="isUnchanged">True when the catalog already holds this path with the same size and mtime.</param>
+    /// <param name="unchanged">The paths of a folder's files the catalog already holds with the same size and mtime.</param>
     public static IEnumerable<DiscoveryItem> Enumerate(
         MediaRoot root,
         IEnumerable<string> directories,
         FilePattern pattern,
         bool recursive,
         int? maxFiles,
-        Func<DiscoveredFile, bool> isUnchanged,
+        Func<IReadOnlyList<DiscoveredFile>, IReadOnlySet<string>> unchanged,
         CancellationToken cancellationToken)
     {
         var visited = new HashSet<string>(StringComparer.Ordinal);
@@ -100,6 +105,7 @@ public static class FileDiscovery
 
             Array.Sort(entries, static (a, b) => string.CompareOrdinal(a.Name, b.Name));
             var subdirectories = new List<string>();
+            var files = new List<DiscoveredFile>();
             foreach (var entry in entries)
             {
                 if (entry.Name.StartsWith('.'))
@@ -123,10 +129,16 @@ public static class FileDiscovery
                 }
 
                 // Size and mtime of what the name points at; a dangling or escaping link gets its error in the job.
-                var found = entry.Exists
+                files.Add(entry.Exists
                     ? new DiscoveredFile(root.ToRelative(entry.FullName), SafeLength(entry), new DateTimeOffset(entry.LastWriteTimeUtc, TimeSpan.Zero))
-                    : new DiscoveredFile(root.ToRelative(entry.FullName), 0, DateTimeOffset.UnixEpoch);
-                if (isUnchanged(found))
+                    : new DiscoveredFile(root.ToRelative(entry.FullName), 0, DateTimeOffset.UnixEpoch));
+            }
+
+            // The folder's files are asked about together: a few queries a folder, not one a file.
+            var known = files.Count == 0 ? NothingKnown(files) : unchanged(files);
+            foreach (var found in files)
+            {
+                if (known.Contains(found.Path))
                 {
                     yield return new DiscoveryItem(DiscoveryKind.Skipped, found);
                     continue;

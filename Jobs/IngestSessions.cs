@@ -52,7 +52,7 @@ public sealed partial class IngestSessions(
                 var chunk = new List<DiscoveryItem>(DiscoveryChunk);
                 var place = default(DiscoveredPlace);
                 foreach (var item in FileDiscovery.Enumerate(root, directories, pattern, parameters.Recursive, parameters.MaxFiles,
-                    file => known?.IsUnchanged(file) ?? false, cancellationToken))
+                    known is null ? FileDiscovery.NothingKnown : known.Unchanged, cancellationToken))
                 {
                     found.Add(item);
                     chunk.Add(item);

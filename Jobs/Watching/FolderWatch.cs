@@ -190,7 +190,7 @@ public sealed partial class FolderWatch(
         var found = await Task.Run(() =>
         {
             using var known = media.OpenKnownFiles();
-            return FileDiscovery.Discover(root, [_fullPath], pattern, parameters.Recursive, null, known.IsUnchanged, cancellationToken);
+            return FileDiscovery.Discover(root, [_fullPath], pattern, parameters.Recursive, null, known.Unchanged, cancellationToken);
         }, cancellationToken);
         foreach (var file in found.Files)
         {
@@ -335,7 +335,8 @@ public sealed partial class FolderWatch(
         {
             // A late event of a file already committed as it is (the catalog knows it) is not a new file.
             using var known = media.OpenKnownFiles();
-            ready.RemoveAll(known.IsUnchanged);
+            var unchanged = known.Unchanged(ready);
+            ready.RemoveAll(f => unchanged.Contains(f.Path));
         }
 
         ready.Sort((a, b) => string.CompareOrdinal(a.Path, b.Path));

@@ -20,7 +20,7 @@ public sealed class FileDiscoveryTests
         var root = new MediaRoot(Options.Create(new IngestOptions { MediaRoot = media }));
         FilePattern.TryParse(null, out var pattern, out _);
 
-        var result = Task.Run(() => FileDiscovery.Discover(root, [Path.Combine(root.FullPath, "a")], pattern, recursive: true, null, _ => false, CancellationToken.None))
+        var result = Task.Run(() => FileDiscovery.Discover(root, [Path.Combine(root.FullPath, "a")], pattern, recursive: true, null, FileDiscovery.NothingKnown, CancellationToken.None))
             .WaitAsync(TimeSpan.FromSeconds(10)).GetAwaiter().GetResult();
 
         Assert.That(result.Files.Select(f => f.Path), Is.EqualTo(new[] { "a/one.png", "a/b/two.png" }));
@@ -40,10 +40,10 @@ public sealed class FileDiscoveryTests
 
         var root = new MediaRoot(Options.Create(new IngestOptions { MediaRoot = media }));
         FilePattern.TryParse(null, out var pattern, out _);
-        var result = FileDiscovery.Discover(root, [root.FullPath], pattern, recursive: true, null, _ => false, CancellationToken.None);
+        var result = FileDiscovery.Discover(root, [root.FullPath], pattern, recursive: true, null, FileDiscovery.NothingKnown, CancellationToken.None);
         Assert.That(result.Files.Select(f => f.Path), Is.EqualTo(new[] { "a.JPG", "b.png", "z/y.png" }));
 
-        var limited = FileDiscovery.Discover(root, [root.FullPath], pattern, recursive: true, 2, f => f.Path == "a.JPG", CancellationToken.None);
+        var limited = FileDiscovery.Discover(root, [root.FullPath], pattern, recursive: true, 2, files => files.Select(f => f.Path).Where(p => p == "a.JPG").ToHashSet(), CancellationToken.None);
         Assert.That(limited.Skipped.Select(f => f.Path), Is.EqualTo(new[] { "a.JPG" }));
         Assert.That(limited.Files.Select(f => f.Path), Is.EqualTo(new[] { "b.png", "z/y.png" }), "max_files counts files to ingest, not skipped ones");
     }

@@ -268,7 +268,7 @@ public sealed class MediaFactoryTests
         var root = new MediaRoot(Options.Create(new IngestOptions { MediaRoot = corpus.Root }));
         Assert.That(FilePattern.TryParse(null, out var pattern, out _), Is.True);
 
-        var result = FileDiscovery.Discover(root, [root.FullPath], pattern, recursive: true, maxFiles: null, _ => false, CancellationToken.None);
+        var result = FileDiscovery.Discover(root, [root.FullPath], pattern, recursive: true, maxFiles: null, FileDiscovery.NothingKnown, CancellationToken.None);
 
         Assert.That(result.Files.Select(f => f.Path), Is.EqualTo(corpus.Discoverable));
         Assert.That(result.Skipped, Is.Empty);

@@ -23,7 +23,7 @@ public sealed class StreamedDiscoveryTests(CatalogBackend backend)
         File.WriteAllBytes(temp.Combine("a", "1.png"), [1]);
         FilePattern.TryParse("*.png", out var pattern, out _);
 
-        using var items = FileDiscovery.Enumerate(root, [temp.FullPath], pattern, recursive: true, maxFiles: null, _ => false, CancellationToken.None).GetEnumerator();
+        using var items = FileDiscovery.Enumerate(root, [temp.FullPath], pattern, recursive: true, maxFiles: null, FileDiscovery.NothingKnown, CancellationToken.None).GetEnumerator();
         Assert.That(items.MoveNext(), Is.True);
         Assert.That(items.Current.File.Path, Is.EqualTo("a/1.png"));
 
@@ -32,6 +32,32 @@ public sealed class StreamedDiscoveryTests(CatalogBackend backend)
         Assert.That(items.MoveNext(), Is.True);
         Assert.That(items.Current.File.Path, Is.EqualTo("b/2.png"));
         Assert.That(items.MoveNext(), Is.False);
+    }
+
+    [Test]
+    public async Task Known_files_are_asked_about_a_folder_at_a_time_and_only_those_catalogued_unchanged_are_known()
+    {
+        await using var catalog = await TestCatalog.CreateAsync(backend);
+        var media = new MediaCatalog(catalog.Database, new FakeTimeProvider());
+        var store = new SessionStore(catalog.Database, media, new PerceptualIndex(catalog.Database));
+        var at = DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_123);
+        const int Files = 1_100;
+        for (var i = 0; i < Files; i++)
+        {
+            var record = new MediaRecord($"d/f{i:D4}.png", 100 + i, at.AddSeconds(i), "image", new string('a', 64));
+            await store.CommitFileAsync("s", i + 1, record, new SessionFileResult(record.Path, FileStates.Committed, "commit", null, 1, 0), default, CancellationToken.None);
+        }
+
+        // More than two queries' worth: every 3rd grew, every 5th was touched, and some were never catalogued.
+        var asked = Enumerable.Range(0, Files)
+            .Select(i => new DiscoveredFile($"d/f{i:D4}.png", 100 + i + (i % 3 == 0 ? 1 : 0), at.AddSeconds(i).AddMilliseconds(i % 5 == 0 ? 1 : 0)))
+            .Concat(Enumerable.Range(0, 50).Select(i => new DiscoveredFile($"d/new{i}.png", 1, at)))
+            .ToList();
+        using var known = media.OpenKnownFiles();
+        var unchanged = known.Unchanged(asked);
+
+        var expected = Enumerable.Range(0, Files).Where(i => i % 3 != 0 && i % 5 != 0).Select(i => $"d/f{i:D4}.png");
+        Assert.That(unchanged, Is.EquivalentTo(expected));
     }
 
     [Test]
