@@ -151,9 +151,15 @@ public static class BenchMain
             figures.AddRange(await ScaleFiles.RunAsync(work, sizes, postgres));
         }
 
-        if (Runs("scaleout"))
+        // Needs a PostgreSQL server: INGESTLITE_POSTGRES (scripts/postgres.sh starts a throwaway one). A run that does
+        // not name it goes without it when there is none, and says so.
+        var postgresAvailable = !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("INGESTLITE_POSTGRES"));
+        if (only is null && !postgresAvailable)
         {
-            // Needs a PostgreSQL server: INGESTLITE_POSTGRES (scripts/postgres.sh starts a throwaway one).
+            Console.Error.WriteLine("scaleout: skipped, no PostgreSQL (INGESTLITE_POSTGRES unset; `source scripts/postgres.sh` starts one)");
+        }
+        else if (Runs("scaleout"))
+        {
             var (scaleRows, scaleFigures) = await ScaleOut.RunAsync(work, quick);
             rows.AddRange(scaleRows);
             figures.AddRange(scaleFigures);
