@@ -18,6 +18,9 @@ public static class FileDiscovery
         ReturnSpecialDirectories = false,
     };
 
+    /// <summary>Files of a folder asked about together (see <see cref="KnownFiles.Unchanged"/>).</summary>
+    private const int KnownBatch = 500;
+
     /// <summary>For a discovery that skips nothing: no file is known.</summary>
     public static IReadOnlySet<string> NothingKnown(IReadOnlyList<DiscoveredFile> files) => Empty;
 
@@ -105,50 +108,66 @@ public static class FileDiscovery
 
             Array.Sort(entries, static (a, b) => string.CompareOrdinal(a.Name, b.Name));
             var subdirectories = new List<string>();
-            var files = new List<DiscoveredFile>();
-            foreach (var entry in entries)
+            // A folder's files are asked about (unchanged since catalogued?) a batch at a time: a few queries a folder,
+            // not one a file, and a small max_files in a huge folder stops after its first batch.
+            var batch = new List<DiscoveredFile>(KnownBatch);
+            for (var e = 0; e <= entries.Length; e++)
             {
-                if (entry.Name.StartsWith('.'))
+                if (e < entries.Length)
                 {
-                    continue;
-                }
-
-                if (entry is DirectoryInfo)
-                {
-                    if (recursive)
+                    var entry = entries[e];
+                    if (entry.Name.StartsWith('.'))
                     {
-                        subdirectories.Add(entry.FullName);
+                        continue;
                     }
 
-                    continue;
+                    if (entry is DirectoryInfo)
+                    {
+                        if (recursive)
+                        {
+                            subdirectories.Add(entry.FullName);
+                        }
+
+                        continue;
+                    }
+
+                    if (!pattern.IsMatch(entry.Name))
+                    {
+                        continue;
+                    }
+
+                    // Size and mtime of what the name points at; a dangling or escaping link gets its error in the job.
+                    batch.Add(entry.Exists
+                        ? new DiscoveredFile(root.ToRelative(entry.FullName), SafeLength(entry), new DateTimeOffset(entry.LastWriteTimeUtc, TimeSpan.Zero))
+                        : new DiscoveredFile(root.ToRelative(entry.FullName), 0, DateTimeOffset.UnixEpoch));
+                    if (batch.Count < KnownBatch)
+                    {
+                        continue;
+                    }
                 }
 
-                if (!pattern.IsMatch(entry.Name))
+                if (batch.Count == 0)
                 {
                     continue;
                 }
 
-                // Size and mtime of what the name points at; a dangling or escaping link gets its error in the job.
-                files.Add(entry.Exists
-                    ? new DiscoveredFile(root.ToRelative(entry.FullName), SafeLength(entry), new DateTimeOffset(entry.LastWriteTimeUtc, TimeSpan.Zero))
-                    : new DiscoveredFile(root.ToRelative(entry.FullName), 0, DateTimeOffset.UnixEpoch));
-            }
-
-            // The folder's files are asked about together: a few queries a folder, not one a file.
-            var known = files.Count == 0 ? NothingKnown(files) : unchanged(files);
-            foreach (var found in files)
-            {
-                if (known.Contains(found.Path))
+                var known = unchanged(batch);
+                foreach (var found in batch)
                 {
-                    yield return new DiscoveryItem(DiscoveryKind.Skipped, found);
-                    continue;
+                    if (known.Contains(found.Path))
+                    {
+                        yield return new DiscoveryItem(DiscoveryKind.Skipped, found);
+                        continue;
+                    }
+
+                    yield return new DiscoveryItem(DiscoveryKind.Pending, found);
+                    if (maxFiles is { } max && ++pending >= max)
+                    {
+                        yield break;
+                    }
                 }
 
-                yield return new DiscoveryItem(DiscoveryKind.Pending, found);
-                if (maxFiles is { } max && ++pending >= max)
-                {
-                    yield break;
-                }
+                batch.Clear();
             }
 
             for (var i = subdirectories.Count - 1; i >= 0; i--)

@@ -1,3 +1,4 @@
+using IngestLite.Catalog;
 using IngestLite.Jobs;
 using IngestLite.Tests.Support;
 using Microsoft.Extensions.Options;
@@ -46,5 +47,36 @@ public sealed class FileDiscoveryTests
         var limited = FileDiscovery.Discover(root, [root.FullPath], pattern, recursive: true, 2, files => files.Select(f => f.Path).Where(p => p == "a.JPG").ToHashSet(), CancellationToken.None);
         Assert.That(limited.Skipped.Select(f => f.Path), Is.EqualTo(new[] { "a.JPG" }));
         Assert.That(limited.Files.Select(f => f.Path), Is.EqualTo(new[] { "b.png", "z/y.png" }), "max_files counts files to ingest, not skipped ones");
+    }
+
+    [Test]
+    public void A_folders_files_are_asked_about_in_batches_in_order_and_a_small_max_files_asks_once()
+    {
+        using var temp = new TempDirectory();
+        var media = temp.Combine("media");
+        Directory.CreateDirectory(Path.Combine(media, "many"));
+        for (var i = 0; i < 1_200; i++)
+        {
+            File.WriteAllBytes(Path.Combine(media, "many", $"f{i:D4}.png"), [1]);
+        }
+
+        var root = new MediaRoot(Options.Create(new IngestOptions { MediaRoot = media }));
+        FilePattern.TryParse(null, out var pattern, out _);
+        var asked = new List<int>();
+        IReadOnlySet<string> EveryThird(IReadOnlyList<DiscoveredFile> files)
+        {
+            asked.Add(files.Count);
+            return files.Select(f => f.Path).Where(p => int.Parse(p[6..10], System.Globalization.CultureInfo.InvariantCulture) % 3 == 0).ToHashSet();
+        }
+
+        var all = FileDiscovery.Enumerate(root, [root.FullPath], pattern, recursive: true, null, EveryThird, CancellationToken.None).ToList();
+        Assert.That(asked, Is.EqualTo(new[] { 500, 500, 200 }), "a query's worth at a time, not one a file");
+        Assert.That(all.Select(i => i.File.Path), Is.EqualTo(Enumerable.Range(0, 1_200).Select(i => $"many/f{i:D4}.png")), "in ordinal order across batches");
+        Assert.That(all.Where(i => i.Kind == DiscoveryKind.Skipped).Select(i => i.File.Path), Is.EqualTo(Enumerable.Range(0, 400).Select(i => $"many/f{i * 3:D4}.png")));
+
+        asked.Clear();
+        var ten = FileDiscovery.Enumerate(root, [root.FullPath], pattern, recursive: true, 10, EveryThird, CancellationToken.None).ToList();
+        Assert.That(asked, Is.EqualTo(new[] { 500 }), "ten files to ingest are in the first batch");
+        Assert.That(ten.Count(i => i.Kind == DiscoveryKind.Pending), Is.EqualTo(10));
     }
 }
