@@ -59,7 +59,10 @@ public sealed class NodeOptions
     public TimeSpan LeaseTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>This node's own Hangfire queue (from <see cref="Name"/>): the batches of the folders it watches run here.</summary>
-    public string Queue => "node-" + new string([.. Name.ToLowerInvariant().Select(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' ? c : '-')]);
+    public string Queue => QueueOf(Name);
+
+    /// <summary>The own Hangfire queue of the node named <paramref name="name"/> (Hangfire takes lower-case letters, digits, _ and -).</summary>
+    public static string QueueOf(string name) => "node-" + new string([.. name.ToLowerInvariant().Select(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' ? c : '-')]);
 
     /// <summary>True when this process runs jobs (a Hangfire server).</summary>
     public bool RunsJobs => Role is NodeRole.All or NodeRole.Worker;

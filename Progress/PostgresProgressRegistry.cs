@@ -245,6 +245,21 @@ public sealed partial class PostgresProgressRegistry : IProgressRegistry, IHoste
         return found;
     }
 
+    /// <summary>The nodes whose lease lapsed (killed, or cut off), until their lease rows are pruned.</summary>
+    public async Task<IReadOnlyList<string>> LapsedNodesAsync(CancellationToken cancellationToken)
+    {
+        await using var command = _database.CreateCommand("SELECT node FROM ingestlite_nodes WHERE heartbeat_at <= now() - @lease ORDER BY node");
+        command.Parameters.AddWithValue("lease", Lease);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var found = new List<string>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            found.Add(reader.GetString(0));
+        }
+
+        return found;
+    }
+
     /// <summary>
     /// Deletes the rows of sessions that ended (or were deleted) longer than <paramref name="retention"/> ago, and the
     /// leases of nodes gone that long: the table holds live and recent sessions; their history is in the catalog.

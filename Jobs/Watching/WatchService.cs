@@ -33,6 +33,7 @@ public sealed partial class WatchService(
     IOptions<WatchOptions> options,
     IOptions<NodeOptions> node,
     WatchClaims claims,
+    JobStorage storage,
     TimeProvider time,
     ILoggerFactory loggers) : IHostedService, IAsyncDisposable
 {
@@ -147,6 +148,10 @@ public sealed partial class WatchService(
                 try
                 {
                     await TakeWatchesAsync(stopping);
+                    if (Shared is { } shared)
+                    {
+                        ClearDeadQueues(await shared.LapsedNodesAsync(stopping));
+                    }
                 }
                 catch (Exception ex) when (ex is Npgsql.NpgsqlException or CatalogException or TimeoutException)
                 {
@@ -156,6 +161,24 @@ public sealed partial class WatchService(
         }
         catch (OperationCanceledException)
         {
+        }
+    }
+
+    /// <summary>
+    /// Deletes the batches still enqueued on the own queues of nodes whose lease lapsed: no server takes them any more
+    /// (a node's name is new at each start), and the node that took over the watch takes their files with its next batch.
+    /// A batch a dead node was running comes back to its queue once Hangfire's invisibility timeout ends, and goes then.
+    /// </summary>
+    private void ClearDeadQueues(IReadOnlyList<string> lapsed)
+    {
+        var monitoring = storage.GetMonitoringApi();
+        foreach (var queue in lapsed.Select(NodeOptions.QueueOf))
+        {
+            var deleted = monitoring.EnqueuedJobs(queue, 0, 1000).Count(job => jobs.Delete(job.Key));
+            if (deleted > 0)
+            {
+                LogDeadQueueCleared(_logger, deleted, queue);
+            }
         }
     }
 
@@ -350,7 +373,10 @@ public sealed partial class WatchService(
     [LoggerMessage(Level = LogLevel.Warning, Message = "This node lost its claims on the watches it ran ({Count}): it lets them go, and takes what it can again")]
     private static partial void LogClaimsLost(ILogger logger, int count);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not look for watches no node runs: {Reason}")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Deleted {Count} watch batches left on {Queue}, the queue of a node whose lease lapsed")]
+    private static partial void LogDeadQueueCleared(ILogger logger, int count, string queue);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "Could not look for watches no node runs: {Reason}")]
     private static partial void LogLookFailed(ILogger logger, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The start-up watch of '{Directory}' was refused: {Reason}")]

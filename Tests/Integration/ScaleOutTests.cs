@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using Hangfire;
 using IngestLite.Progress;
 using IngestLite.Tests.Support;
 using Npgsql;
@@ -185,6 +186,44 @@ public sealed class ScaleOutTests
 
         // Speed goals are the benchmark's: here, far below the 15 s the run had left.
         Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(5)));
+    }
+
+    [Test]
+    public async Task Batches_left_on_the_queue_of_a_node_whose_lease_lapsed_are_deleted_and_a_live_nodes_are_not()
+    {
+        using var worker = await ChildApp.StartAsync(_work, PostgreSql("Worker"));
+
+        // Two other nodes' own queues, each with a batch no server here takes: one node's lease lapsed an hour ago,
+        // the other's runs for an hour yet.
+        var options = new Hangfire.PostgreSql.PostgreSqlStorageOptions { SchemaName = "hangfire", PrepareSchemaIfNecessary = false };
+        var storage = new Hangfire.PostgreSql.PostgreSqlStorage(new Hangfire.PostgreSql.Factories.NpgsqlConnectionFactory(_database.ConnectionString, options), options);
+        var client = new Hangfire.BackgroundJobClient(storage);
+        var dead = client.Create(() => Console.WriteLine("a batch of a dead node"), new Hangfire.States.EnqueuedState(Jobs.NodeOptions.QueueOf("Ghost.1")));
+        var alive = client.Create(() => Console.WriteLine("a batch of a live node"), new Hangfire.States.EnqueuedState(Jobs.NodeOptions.QueueOf("alive")));
+        await using var connection = new NpgsqlConnection(_database.ConnectionString);
+        await connection.OpenAsync();
+        await using (var leases = new NpgsqlCommand(
+            "INSERT INTO ingestlite_nodes(node, heartbeat_at) VALUES ('Ghost.1', now() - interval '1 hour'), ('alive', now() + interval '1 hour')", connection))
+        {
+            await leases.ExecuteNonQueryAsync();
+        }
+
+        await using var state = new NpgsqlCommand("SELECT statename FROM hangfire.job WHERE id = @id", connection);
+        var id = state.Parameters.Add("id", NpgsqlTypes.NpgsqlDbType.Bigint);
+        async Task<string?> StateOf(string job)
+        {
+            id.Value = long.Parse(job, System.Globalization.CultureInfo.InvariantCulture);
+            return (string?)await state.ExecuteScalarAsync();
+        }
+
+        // The worker looks every 5 s (WatchService.LookForWatches).
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        while (await StateOf(dead) != "Deleted")
+        {
+            await Task.Delay(100, timeout.Token);
+        }
+
+        Assert.That(await StateOf(alive), Is.EqualTo("Enqueued"), "a live node's queue is its own");
     }
 
     [Test]
