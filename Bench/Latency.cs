@@ -111,7 +111,7 @@ public static class Latency
     }
 
     /// <summary>Publishes seqs 1..updates <paramref name="gap"/> apart, then a final one; returns when each was published.</summary>
-    private static async Task<long[]> PublishSeriesAsync(IProgressRegistry registry, string sessionId, int updates, TimeSpan gap)
+    internal static async Task<long[]> PublishSeriesAsync(IProgressRegistry registry, string sessionId, int updates, TimeSpan gap)
     {
         var published = new long[updates + 2];
         for (var seq = 1; seq <= updates + 1; seq++)

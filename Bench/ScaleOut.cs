@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using IngestLite.Progress;
 using IngestLite.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
 namespace IngestLite.Bench;
@@ -29,6 +30,7 @@ public static class ScaleOut
 
         // Report → client: the worker publishes, the web node's streams deliver (gap above the streams' pace, as the latency scenario).
         var updates = quick ? 60 : 200;
+        rows.Add(await HopAsync(app.Services.GetRequiredService<IProgressRegistry>(), worker, updates, warmUp: quick ? 10 : 40, TimeSpan.FromMilliseconds(150)));
         foreach (var clients in new[] { 1, 100 })
         {
             var row = await Latency.SseAsync(app, worker, clients, updates, warmUp: quick ? 10 : 40, TimeSpan.FromMilliseconds(150), samplesDirectory: null);
@@ -40,6 +42,38 @@ public static class ScaleOut
         await worker.StopAsync(CancellationToken.None);
         figures.AddRange(await IngestRateAsync(Path.Combine(work, "scaleout-rate"), files: quick ? 1000 : 3000, rounds: quick ? 1 : 3));
         return (rows, figures);
+    }
+
+    /// <summary>The backplane's hop alone: the worker publishes, the web node's registry holds it (no stream, no client).</summary>
+    private static async Task<Row> HopAsync(IProgressRegistry web, IProgressRegistry worker, int updates, int warmUp, TimeSpan gap)
+    {
+        updates += warmUp;
+        var sessionId = $"bench-hop-{Guid.NewGuid():N}";
+        var arrived = new long[updates + 2];
+        using var stop = new CancellationTokenSource();
+        using var subscription = web.SubscribeAll();
+        var watching = Task.Run(async () =>
+        {
+            var version = web.Version;
+            while (!stop.IsCancellationRequested)
+            {
+                await subscription.WaitAsync(version, stop.Token).AsTask().ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                version = web.Version;
+                if (web.Get(sessionId) is { } update && update.Snapshot.Seq < arrived.Length && arrived[update.Snapshot.Seq] == 0)
+                {
+                    arrived[update.Snapshot.Seq] = Stopwatch.GetTimestamp();
+                }
+            }
+        });
+        var published = await Latency.PublishSeriesAsync(worker, sessionId, updates, gap);
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        await stop.CancelAsync();
+        await watching;
+        worker.Remove(sessionId);
+        var measured = Enumerable.Range(warmUp + 1, updates - warmUp + 1).ToList();
+        var samples = measured.Where(s => arrived[s] != 0).Select(s => Stopwatch.GetElapsedTime(published[s], arrived[s]).TotalMilliseconds).ToList();
+        return Row.From("backplane: worker → web node's registry (the hop alone)", samples,
+            $"{updates - warmUp} updates {gap.TotalMilliseconds:F0} ms apart after {warmUp} unmeasured; {measured.Count - samples.Count} not seen");
     }
 
     /// <summary>A session changing <paramref name="changesPerSecond"/> times a second: the NOTIFYs heard per second.</summary>
