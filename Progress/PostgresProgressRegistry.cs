@@ -231,24 +231,16 @@ public sealed partial class PostgresProgressRegistry : IProgressRegistry, IHoste
     /// Sessions that report as running (processing, committing) on a node whose lease lapsed: that node is gone
     /// (killed, or cut off for longer than the lease), so they are to be marked interrupted. Never a session of a live node.
     /// </summary>
-    public async Task<IReadOnlyList<string>> OrphansAsync(CancellationToken cancellationToken)
-    {
-        await using var command = _database.CreateCommand(Orphans);
-        command.Parameters.AddWithValue("lease", Lease);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var found = new List<string>();
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            found.Add(reader.GetString(0));
-        }
-
-        return found;
-    }
+    public Task<IReadOnlyList<string>> OrphansAsync(CancellationToken cancellationToken) => ReadLapsedAsync(Orphans, cancellationToken);
 
     /// <summary>The nodes whose lease lapsed (killed, or cut off), until their lease rows are pruned.</summary>
-    public async Task<IReadOnlyList<string>> LapsedNodesAsync(CancellationToken cancellationToken)
+    public Task<IReadOnlyList<string>> LapsedNodesAsync(CancellationToken cancellationToken) =>
+        ReadLapsedAsync("SELECT node FROM ingestlite_nodes WHERE heartbeat_at <= now() - @lease ORDER BY node", cancellationToken);
+
+    /// <summary>The first column of a query over the leases (<c>@lease</c> is <see cref="Lease"/>).</summary>
+    private async Task<IReadOnlyList<string>> ReadLapsedAsync(string sql, CancellationToken cancellationToken)
     {
-        await using var command = _database.CreateCommand("SELECT node FROM ingestlite_nodes WHERE heartbeat_at <= now() - @lease ORDER BY node");
+        await using var command = _database.CreateCommand(sql);
         command.Parameters.AddWithValue("lease", Lease);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var found = new List<string>();
