@@ -76,11 +76,28 @@ public sealed class SessionControl
 
     private void Ask(string sessionId, bool deleted)
     {
+        ForgetEnded();
         var seq = _registry?.Get(sessionId)?.Snapshot.Seq ?? long.MaxValue;
         _cancelRequested.AddOrUpdate(sessionId, new Request(deleted, seq), (_, before) => new Request(before.Deleted || deleted, Math.Max(before.Seq, seq)));
         if (_running.TryGetValue(sessionId, out var scope))
         {
             scope.Stop(deleted);
+        }
+    }
+
+    /// <summary>
+    /// Drops the requests of sessions that ended with no run here (on PostgreSQL every node hears every request, and
+    /// only the running node's run clears it). A later run starts from a later seq, which an older request never stops.
+    /// A deleted session's request stays: its job may still come, and must not publish.
+    /// </summary>
+    private void ForgetEnded()
+    {
+        foreach (var id in _cancelRequested.Keys)
+        {
+            if (_registry?.Get(id)?.Snapshot.Status.IsTerminal() == true && !_running.ContainsKey(id))
+            {
+                _cancelRequested.TryRemove(id, out _);
+            }
         }
     }
 

@@ -24,4 +24,28 @@ public sealed class SessionControlTests
         using var next = control.Begin("s", Progress("s"), CancellationToken.None);
         Assert.That(next.Token.IsCancellationRequested, Is.False, "a later run of the session is not cancelled by an old request");
     }
+
+    [Test]
+    public void Requests_of_sessions_that_ended_without_a_run_here_are_forgotten_and_the_others_kept()
+    {
+        var registry = new InProcessProgressRegistry();
+        var control = new SessionControl(registry);
+        registry.Publish(Progress("elsewhere").Current with { Status = SessionStatus.Processing, Seq = 1 });
+        registry.Publish(Progress("waiting").Current with { Seq = 1 });
+        control.Cancel("elsewhere");
+        control.Cancel("waiting");
+        control.Delete("gone");
+
+        // The run of "elsewhere" ended on another node: its final state arrives, no run here ever cleared the request.
+        registry.Publish(Progress("elsewhere").Current with { Status = SessionStatus.Cancelled, Seq = 2 });
+        control.Cancel("next");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(control.WasCancelled("elsewhere"), Is.False, "ended, with no run here");
+            Assert.That(control.WasCancelled("waiting"), Is.True, "its job is still to come");
+            Assert.That(control.WasCancelled("gone"), Is.True, "a deleted session's job must not publish");
+            Assert.That(control.WasCancelled("next"), Is.True);
+        });
+    }
 }
