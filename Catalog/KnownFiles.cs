@@ -7,7 +7,7 @@ namespace IngestLite.Catalog;
 public sealed class KnownFiles : IDisposable
 {
     /// <summary>Paths per query: a folder of thousands of files costs a few round trips, not one per file.</summary>
-    private const int PathsPerQuery = 500;
+    public const int PathsPerQuery = 500;
 
     private readonly DbConnection _connection;
 

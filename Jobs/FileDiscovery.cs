@@ -18,9 +18,6 @@ public static class FileDiscovery
         ReturnSpecialDirectories = false,
     };
 
-    /// <summary>Files of a folder asked about together (see <see cref="KnownFiles.Unchanged"/>).</summary>
-    private const int KnownBatch = 500;
-
     /// <summary>For a discovery that skips nothing: no file is known.</summary>
     public static IReadOnlySet<string> NothingKnown(IReadOnlyList<DiscoveredFile> files) => Empty;
 
@@ -110,7 +107,7 @@ public static class FileDiscovery
             var subdirectories = new List<string>();
             // A folder's files are asked about (unchanged since catalogued?) a batch at a time: a few queries a folder,
             // not one a file, and a small max_files in a huge folder stops after its first batch.
-            var batch = new List<DiscoveredFile>(KnownBatch);
+            var batch = new List<DiscoveredFile>(KnownFiles.PathsPerQuery);
             for (var e = 0; e <= entries.Length; e++)
             {
                 if (e < entries.Length)
@@ -140,7 +137,7 @@ public static class FileDiscovery
                     batch.Add(entry.Exists
                         ? new DiscoveredFile(root.ToRelative(entry.FullName), SafeLength(entry), new DateTimeOffset(entry.LastWriteTimeUtc, TimeSpan.Zero))
                         : new DiscoveredFile(root.ToRelative(entry.FullName), 0, DateTimeOffset.UnixEpoch));
-                    if (batch.Count < KnownBatch)
+                    if (batch.Count < KnownFiles.PathsPerQuery)
                     {
                         continue;
                     }

@@ -376,7 +376,7 @@ public sealed partial class WatchService(
     [LoggerMessage(Level = LogLevel.Information, Message = "Deleted {Count} watch batches left on {Queue}, the queue of a node whose lease lapsed")]
     private static partial void LogDeadQueueCleared(ILogger logger, int count, string queue);
 
-        [LoggerMessage(Level = LogLevel.Warning, Message = "Could not look for watches no node runs: {Reason}")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not look for watches no node runs: {Reason}")]
     private static partial void LogLookFailed(ILogger logger, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The start-up watch of '{Directory}' was refused: {Reason}")]

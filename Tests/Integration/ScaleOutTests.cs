@@ -57,15 +57,11 @@ public sealed class ScaleOutTests
 
         // The job is Hangfire's row in the database, not in the process: its state there is Succeeded.
         var jobId = done["job_id"]!.GetValue<string>();
-        await using var connection = new NpgsqlConnection(_database.ConnectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand("SELECT statename FROM hangfire.job WHERE id = @id", connection);
-        command.Parameters.AddWithValue("id", long.Parse(jobId, System.Globalization.CultureInfo.InvariantCulture));
 
         // The session completes as the job's last step; Hangfire moves the job on once the method has returned.
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        object? state;
-        while ((state = await command.ExecuteScalarAsync(timeout.Token)) is "Processing")
+        string? state;
+        while ((state = await JobStateAsync(jobId)) is "Processing")
         {
             await Task.Delay(20, timeout.Token);
         }
@@ -197,33 +193,35 @@ public sealed class ScaleOutTests
         // the other's runs for an hour yet.
         var options = new Hangfire.PostgreSql.PostgreSqlStorageOptions { SchemaName = "hangfire", PrepareSchemaIfNecessary = false };
         var storage = new Hangfire.PostgreSql.PostgreSqlStorage(new Hangfire.PostgreSql.Factories.NpgsqlConnectionFactory(_database.ConnectionString, options), options);
-        var client = new Hangfire.BackgroundJobClient(storage);
+        var client = new BackgroundJobClient(storage);
         var dead = client.Create(() => Console.WriteLine("a batch of a dead node"), new Hangfire.States.EnqueuedState(Jobs.NodeOptions.QueueOf("Ghost.1")));
         var alive = client.Create(() => Console.WriteLine("a batch of a live node"), new Hangfire.States.EnqueuedState(Jobs.NodeOptions.QueueOf("alive")));
-        await using var connection = new NpgsqlConnection(_database.ConnectionString);
-        await connection.OpenAsync();
-        await using (var leases = new NpgsqlCommand(
-            "INSERT INTO ingestlite_nodes(node, heartbeat_at) VALUES ('Ghost.1', now() - interval '1 hour'), ('alive', now() + interval '1 hour')", connection))
+        await using (var connection = new NpgsqlConnection(_database.ConnectionString))
         {
+            await connection.OpenAsync();
+            await using var leases = new NpgsqlCommand(
+                "INSERT INTO ingestlite_nodes(node, heartbeat_at) VALUES ('Ghost.1', now() - interval '1 hour'), ('alive', now() + interval '1 hour')", connection);
             await leases.ExecuteNonQueryAsync();
-        }
-
-        await using var state = new NpgsqlCommand("SELECT statename FROM hangfire.job WHERE id = @id", connection);
-        var id = state.Parameters.Add("id", NpgsqlTypes.NpgsqlDbType.Bigint);
-        async Task<string?> StateOf(string job)
-        {
-            id.Value = long.Parse(job, System.Globalization.CultureInfo.InvariantCulture);
-            return (string?)await state.ExecuteScalarAsync();
         }
 
         // The worker looks every 5 s (WatchService.LookForWatches).
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        while (await StateOf(dead) != "Deleted")
+        while (await JobStateAsync(dead) != "Deleted")
         {
             await Task.Delay(100, timeout.Token);
         }
 
-        Assert.That(await StateOf(alive), Is.EqualTo("Enqueued"), "a live node's queue is its own");
+        Assert.That(await JobStateAsync(alive), Is.EqualTo("Enqueued"), "a live node's queue is its own");
+    }
+
+    /// <summary>A job's state as Hangfire keeps it in the database.</summary>
+    private async Task<string?> JobStateAsync(string jobId)
+    {
+        await using var connection = new NpgsqlConnection(_database.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT statename FROM hangfire.job WHERE id = @id", connection);
+        command.Parameters.AddWithValue("id", long.Parse(jobId, System.Globalization.CultureInfo.InvariantCulture));
+        return (string?)await command.ExecuteScalarAsync();
     }
 
     [Test]
